@@ -1,0 +1,158 @@
+"""What every channel shares: the batch it is given, the result it returns, HTTP and masking.
+
+A channel turns a batch of notifications (one or several merged into one message) into one
+request and classifies the answer. The platforms answer **HTTP 200 with an error code in the
+body** when they refuse; each channel reads its own code, so a refusal is never taken for a
+success. ``retryable`` separates rate limits, 5xx and timeouts (try again later) from bad
+signatures, bad payloads and revoked tokens (dead-letter with the reason).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+USER_AGENT = "yuqing-alerts/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One delivery in a batch: its idempotency key and the notification payload."""
+
+    delivery_id: int
+    idempotency_key: str
+    payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class SendResult:
+    ok: bool
+    retryable: bool = False
+    error: str | None = None
+    response: str = ""
+    retry_after: float | None = None
+    """Seconds the platform asked us to wait (``Retry-After``), if any."""
+    status: int | None = None
+
+    @classmethod
+    def success(cls, response: str, status: int | None = 200) -> SendResult:
+        return cls(ok=True, response=response, status=status)
+
+    @classmethod
+    def failure(
+        cls,
+        error: str,
+        retryable: bool,
+        response: str = "",
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> SendResult:
+        return cls(
+            ok=False,
+            retryable=retryable,
+            error=error,
+            response=response,
+            retry_after=retry_after,
+            status=status,
+        )
+
+
+@dataclass
+class Masker:
+    """Replaces secrets (tokens in URLs, signing secrets, passwords) with ``***`` in any text."""
+
+    secrets: list[str] = field(default_factory=list)
+
+    @classmethod
+    def for_url(cls, url: str, *others: str | None) -> Masker:
+        parts = urlsplit(url)
+        values = [url, parts.path + ("?" + parts.query if parts.query else "")]
+        values += [v for _, v in parse_qsl(parts.query) if len(v) >= 4]
+        values += [seg for seg in parts.path.split("/") if len(seg) >= 16]
+        values += [o for o in others if o]
+        return cls(sorted({v for v in values if v}, key=len, reverse=True))
+
+    def __call__(self, text: str | None) -> str:
+        out = text or ""
+        for secret in self.secrets:
+            out = out.replace(secret, "***")
+        return out
+
+
+def post_json(
+    url: str,
+    body: Any,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    session: requests.Session | None = None,
+) -> requests.Response:
+    """POST ``body`` as UTF-8 JSON (``ensure_ascii=False``: Chinese counts as the platform counts it)."""
+    data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    sender = session or requests
+    return sender.post(
+        url,
+        data=data,
+        timeout=timeout,
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            **(headers or {}),
+        },
+    )
+
+
+def classify_http(response: requests.Response, mask: Masker) -> SendResult | None:
+    """The verdict from the HTTP status alone; ``None`` when the body must be read (2xx)."""
+    status = response.status_code
+    text = mask(response.text[:1000])
+    if 200 <= status < 300:
+        return None
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status == 429 or status >= 500 or status == 408:
+        return SendResult.failure(f"HTTP {status}: {text[:200]}", True, text, retry_after, status)
+    return SendResult.failure(f"HTTP {status}: {text[:200]}", False, text, None, status)
+
+
+def request_failure(exc: requests.RequestException, mask: Masker) -> SendResult:
+    """Timeouts and connection errors are retryable; a malformed request is not."""
+    kind = type(exc).__name__
+    retryable = isinstance(exc, requests.Timeout | requests.ConnectionError)
+    return SendResult.failure(f"{kind}: {mask(str(exc))[:300]}", retryable)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def json_body(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def truncate_utf8(text: str, limit: int, marker: str = "\n\n…（内容过长，已截断）") -> str:
+    """Cut ``text`` to at most ``limit`` UTF-8 bytes, on a character boundary, with a marker."""
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text
+    room = max(0, limit - len(marker.encode()))
+    return raw[:room].decode(errors="ignore") + marker
+
+
+def first_line(texts: Iterable[str]) -> str:
+    for text in texts:
+        if text.strip():
+            return text.strip().splitlines()[0]
+    return ""
