@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+import threading
 import zlib
 from functools import lru_cache
 from typing import Any
@@ -18,10 +19,11 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler.extract.text import clean_text, html_to_text
+from crawler.extract.text import clean_text
 from crawler.items import PostItem
 from crawler.report import report_for
 from sentiment.mentions import MentionTerms, find_mentions, matched_terms
+from sentiment.textnorm import normalize_for_match
 
 logger = logging.getLogger(__name__)
 MAX_CONTENT_CHARS = 100_000
@@ -37,7 +39,7 @@ def _config(crawler: Crawler) -> Any:
 
 
 class CleanPipeline:
-    """Text as readers see it: HTML removed, white space tidied, over-long bodies cut."""
+    """Text as readers see it: white space tidied, over-long bodies cut."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.report = report_for(crawler)
@@ -50,17 +52,46 @@ class CleanPipeline:
         self.report.items += 1
         if item.engagement_only:
             return item
-        content = item.content or ""
-        if "<" in content and ">" in content:
-            content = html_to_text(content)
-        else:
-            content = clean_text(content)
+        # spiders hand over text (selectors, feeds and APIs are turned into text where they are
+        # read); a literal "<script>" in that text is what the author wrote, and stays
+        content = clean_text(item.content or "")
         item.content = content[:MAX_CONTENT_CHARS]
         item.title = clean_text(item.title or "")[:1000]
         if not item.content and not item.title:
             self.report.drop("empty")
             raise DropItem("empty post")
         return item
+
+
+_SCANNED = (
+    range(0x20, 0x250),
+    range(0x3000, 0x3040),
+    range(0x3400, 0x4DC0),
+    range(0x4E00, 0xA000),
+    range(0xF900, 0xFB00),
+    range(0xFF00, 0xFFF0),
+)
+_GAP = r"[\s\u200b\u200c\u200d\ufeff]*"
+
+
+def mention_prefilter(terms: MentionTerms) -> re.Pattern[str]:
+    """A regex that finds every place a searched term could begin: its first two characters in
+    any form that normalises to them (traditional, full-width, upper case), white space allowed
+    between, as the matcher allows. A text it does not match cannot contain a mention, so the
+    character-by-character matcher runs only on texts that might (the regex runs in C)."""
+    heads = {folded[:2] for _, folded, _ in terms.searched_terms if folded}
+    wanted = {c for head in heads for c in head}
+    forms: dict[str, set[str]] = {c: {c} for c in wanted}
+    for block in _SCANNED:
+        chars = "".join(map(chr, block))
+        for raw, folded in zip(chars, normalize_for_match(chars), strict=True):
+            if folded in forms:
+                forms[folded].add(raw)
+
+    def klass(c: str) -> str:
+        return "[" + "".join(re.escape(f) for f in sorted(forms[c])) + "]"
+
+    return re.compile("|".join(_GAP.join(klass(c) for c in head) for head in sorted(heads)))
 
 
 class MatchPipeline:
@@ -70,6 +101,7 @@ class MatchPipeline:
         self.report = report_for(crawler)
         self.terms = terms
         self.keep_all = keep_all
+        self.prefilter = mention_prefilter(terms)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MatchPipeline:
@@ -90,7 +122,9 @@ class MatchPipeline:
         text = (
             item.content if item.kind in ("reply", "comment") else f"{item.title}\n{item.content}"
         )
-        mentions = find_mentions(text, self.terms)
+        # most posts: no term can begin anywhere in them, and the C regex says so fast
+        possible = self.prefilter.search(text) is not None
+        mentions = find_mentions(text, self.terms) if possible else []
         item.matched_terms = matched_terms(mentions)
         if not item.matched_terms and not self.keep_all:
             self.report.drop("no_mention")
@@ -105,6 +139,10 @@ def fingerprint_text(item: PostItem) -> str:
     """The body without white space and case, that the fingerprints are taken of. (Reposts copy
     text verbatim; the costlier traditional→simplified folding is left to mention matching.)"""
     return _SPACE_RE.sub("", item.content or item.title).lower()
+
+
+def _preload() -> None:
+    import datasketch  # noqa: F401
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +180,9 @@ class DedupePipeline:
         self.crawler = crawler
         self.report = report_for(crawler)
         self.seen: set[str] = set()
+        self.refreshed: set[str] = set()
         self.lsh: Any = None  # built on first use: datasketch imports scipy (~0.6 s)
+        self._preload: threading.Thread | None = None
         self.story_of_key: dict[str, int | None] = {}
         self.url_of_key: dict[str, str] = {}
         self._seeded = False
@@ -155,6 +195,15 @@ class DedupePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupePipeline:
         return cls(crawler)
+
+    def open_spider(self) -> None:
+        # datasketch imports scipy (~0.5 s): start that while the first pages download
+        self._preload = threading.Thread(target=_preload, name="preload-datasketch", daemon=True)
+        self._preload.start()
+
+    def close_spider(self) -> None:
+        if self._preload is not None:
+            self._preload.join(timeout=10)  # never exit mid-import
 
     def _seed(self) -> None:
         from datasketch import MinHashLSH
@@ -180,12 +229,14 @@ class DedupePipeline:
         self.url_of_key[key] = url
 
     def process_item(self, item: PostItem) -> PostItem:
-        if item.url in self.seen:
+        # a full post wins over an engagement-only refresh of the same URL seen before it
+        if item.url in self.seen or (item.engagement_only and item.url in self.refreshed):
             self.report.drop("duplicate_url")
             raise DropItem("duplicate URL in this crawl")
-        self.seen.add(item.url)
         if item.engagement_only:
+            self.refreshed.add(item.url)
             return item
+        self.seen.add(item.url)
         text = fingerprint_text(item)
         item.content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if item.kind != "post" or len(text) < MIN_STORY_CHARS:

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ruff check .
+ruff format --check .
 
 python -m pytest -q
 

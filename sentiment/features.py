@@ -12,34 +12,18 @@ thousands of one-off features.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from sentiment.textnorm import _t2s_table, normalize_for_match
+from sentiment.textnorm import normalize_for_match
 
 _NOISE_RE = re.compile(r"https?://\S+|www\.\S+|\?{2,}|\s+")
 _DIGITS_RE = re.compile(r"\d+")
 _PUNCT = frozenset("，。！？；：、,.!?;:\"'“”‘’（）()[]【】《》<>「」『』—-_~…·#@/\\|*&^%$+=")
 _BREAKS = _PUNCT | {" "}
-
-
-@lru_cache(maxsize=1)
-def _fold_table() -> dict[int, str]:
-    table: dict[int, str] = dict(_t2s_table())
-    table.update({code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)})
-    table[0x3000] = " "
-    return table
+_BREAK_RE = re.compile("[" + re.escape("".join(sorted(_BREAKS))) + "]+")
 
 
 def fold(text: str) -> str:
-    """``normalize_for_match(text)``, computed by ``str.translate`` (C speed; same result).
-
-    Length-preserving, so offsets into ``text`` stay valid. Falls back to the character loop
-    in the rare case where lower-casing changes the length (``İ``).
-    """
-    translated = text.translate(_fold_table())
-    lowered = translated.lower()
-    if len(lowered) == len(translated):
-        return lowered
+    """Normalised text, offsets preserved (``sentiment.textnorm.normalize_for_match``)."""
     return normalize_for_match(text)
 
 
@@ -63,14 +47,16 @@ def features(text: str) -> set[str]:
 
 def features_folded(folded: str) -> set[str]:
     """``features`` of a text already passed through ``fold`` (the analyzer folds once)."""
-    cleaned = clean_folded(folded)
+    return ngrams(clean_folded(folded))
+
+
+def ngrams(cleaned: str) -> set[str]:
+    """Unigrams and bigrams of an already cleaned string (punctuation and spaces break them)."""
     out = set(cleaned) - _BREAKS
-    # set comprehensions over zip run in C loops: ~3× the speed of a character loop
-    out.update(
-        a + b
-        for a, b in zip(cleaned, cleaned[1:], strict=False)
-        if a not in _BREAKS and b not in _BREAKS
-    )
+    # split at breaks, then pair neighbours with map(str.__add__): the whole loop runs in C
+    for segment in _BREAK_RE.split(cleaned):
+        if len(segment) > 1:
+            out.update(map(str.__add__, segment, segment[1:]))
     return out
 
 

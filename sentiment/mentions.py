@@ -98,11 +98,14 @@ def _has_context(folded: str, start: int, end: int, terms: MentionTerms) -> bool
     return any(word in window for word in terms._context)
 
 
-def find_mentions(text: str, terms: MentionTerms) -> list[Mention]:
-    """Every mention of the institution in ``text``, in reading order."""
+def find_mentions(text: str, terms: MentionTerms, folded: str | None = None) -> list[Mention]:
+    """Every mention of the institution in ``text``, in reading order.
+
+    ``folded``: ``normalize_for_match(text)`` when the caller has it (the analyzer folds once).
+    """
     if not text:
         return []
-    folded, offsets = normalize_with_offsets(text)
+    folded, offsets = normalize_with_offsets(text, folded=folded)
     excluded = _excluded_spans(folded, terms._exclude)
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, int, str]] = []

@@ -69,11 +69,15 @@ class SentimentModel:
 
     def score_folded(self, folded: str) -> float:
         """``score`` of a text already passed through ``sentiment.features.fold``."""
-        probs = _softmax(self._logits(features_folded(folded)))
+        return self.score_features(features_folded(folded))
+
+    def score_features(self, feats: set[str]) -> float:
+        """``score`` from a feature set (the analyzer builds windows from sentence sets)."""
+        probs = _softmax(self._logits(feats))
         return sum(p * v for p, v in zip(probs, self._values, strict=True))
 
     def _logits(self, feats: set[str]) -> list[float]:
-        rows = [row for row in map(self.weights.get, feats) if row is not None]
+        rows = list(filter(None, map(self.weights.get, feats)))  # C loops; rows are non-empty
         if not rows:
             return list(self.bias)
         # √n scaling: a long article is not n times more certain than a short post

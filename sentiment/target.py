@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sentiment.features import features_folded, fold
+from sentiment.features import clean_folded, fold, ngrams
 from sentiment.mentions import MentionTerms
 
 MARK = "ⓔ"
@@ -27,18 +27,18 @@ MARK = "ⓔ"
 def context_features(
     text: str, spans: Sequence[tuple[int, int]], window: int = 20, folded: bool = False
 ) -> set[str]:
-    """Masked context n-grams around the (first eight) mentions, plus position and count cues.
+    """Masked context n-grams around the (first four) mentions, plus position and count cues.
 
     ``folded``: ``text`` is already ``fold``-ed (offsets are the same either way).
     """
     text = text if folded else fold(text)
     out: set[str] = set()
-    for start, end in spans[:8]:
-        left = text[max(0, start - window) : start]
-        right = text[end : end + window]
-        out |= features_folded(left + MARK + right)
-        out |= {"L:" + f for f in features_folded(left[-4:])}
-        out |= {"R:" + f for f in features_folded(right[:4])}
+    for start, end in spans[:4]:
+        left = clean_folded(text[max(0, start - window) : start])
+        right = clean_folded(text[end : end + window])
+        out |= ngrams(left + MARK + right)
+        out |= {"L:" + f for f in ngrams(left[-4:])}
+        out |= {"R:" + f for f in ngrams(right[:4])}
     if spans:
         out.add(f"#n={min(len(spans), 5)}")
         out.add(f"#first={min(spans[0][0] // 50, 4)}")

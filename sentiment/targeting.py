@@ -23,6 +23,8 @@ class Judgement:
     score: float
     deciding: str | None
     windows: int
+    deciding_score: float = 0.5
+    """The deciding window's own score (to pick between two judgements' sentences)."""
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -94,5 +96,5 @@ def aggregate(scored: Sequence[tuple[float, str]]) -> Judgement:
     highest = max(scored)
     mean = sum(s for s, _ in scored) / len(scored)
     value = (mean + lowest[0]) / 2
-    deciding = lowest[1] if value < 0.5 else highest[1]
-    return Judgement(value, deciding, len(scored))
+    deciding = lowest if value < 0.5 else highest
+    return Judgement(value, deciding[1], len(scored), deciding[0])

@@ -314,3 +314,18 @@ def test_taxonomy_extra_from_config(make_settings, db_url: str) -> None:
     analyze_pending(settings)
     (post,) = _posts(db_url).values()
     assert "insurance" in post.categories
+
+
+def test_analyze_command_rescores(make_settings, db_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "institution: {name: 北京中鼎经纬实业发展有限公司, aliases: [中鼎经纬]}\n"
+        f"database: {{url: '{db_url}'}}\n",
+        encoding="utf-8",
+    )
+    _add_posts(db_url, [{"content": NEGATIVE}, {"content": NEUTRAL}])
+    runner = CliRunner()
+    first = runner.invoke(sentiment, ["analyze", "--config", str(config)])
+    assert first.exit_code == 0 and "2 posts scored" in first.output
+    again = runner.invoke(sentiment, ["analyze", "--rescore", "--config", str(config)])
+    assert "0 posts scored" in again.output  # same model version: nothing to redo

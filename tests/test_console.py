@@ -451,16 +451,32 @@ def add_alert(db_url: str, post_ids: list[int], **fields) -> int:
     from yuqing.store.models import Alert, Delivery, Notification
 
     with session_scope(db_url) as session:
-        alert = Alert(rule="negative-spike", key="source=forum", state="firing", severity="red",
-                      started_at=T0, current_count=len(post_ids), baseline=0.5,
-                      post_ids=post_ids, summary="<script>alert(2)</script>负面激增", **fields)
+        alert = Alert(
+            rule="negative-spike",
+            key="source=forum",
+            state="firing",
+            severity="red",
+            started_at=T0,
+            current_count=len(post_ids),
+            baseline=0.5,
+            post_ids=post_ids,
+            summary="<script>alert(2)</script>负面激增",
+            **fields,
+        )
         session.add(alert)
         session.flush()
         note = Notification(alert_id=alert.id, kind="new", created_at=T0, payload={})
         session.add(note)
         session.flush()
-        session.add(Delivery(notification_id=note.id, channel="pr_dingtalk",
-                             idempotency_key=f"k-{alert.id}", status="sent", attempts=1))
+        session.add(
+            Delivery(
+                notification_id=note.id,
+                channel="pr_dingtalk",
+                idempotency_key=f"k-{alert.id}",
+                status="sent",
+                attempts=1,
+            )
+        )
         return alert.id
 
 

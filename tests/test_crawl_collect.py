@@ -29,14 +29,17 @@ def site() -> Iterator[Site]:
     site = Site()
     site.active = 0  # type: ignore[attr-defined]
     site.peak = 0  # type: ignore[attr-defined]
-    lock = threading.Lock()
+    both = threading.Condition()
 
     def slow_feed(request: Request) -> Response:
-        with lock:
+        # hold each request until a second crawl is in flight too (or 5 s pass), so the peak
+        # shows how many children ran at once whatever the machine's load
+        with both:
             site.active += 1  # type: ignore[attr-defined]
             site.peak = max(site.peak, site.active)  # type: ignore[attr-defined]
-        site.release.wait(0.8)  # holds the request open so overlapping crawls are visible
-        with lock:
+            both.notify_all()
+            both.wait_for(lambda: site.active >= 2 or site.release.is_set(), timeout=5)  # type: ignore[attr-defined]
+        with both:
             site.active -= 1  # type: ignore[attr-defined]
         name = request.path.strip("/")
         return Response(

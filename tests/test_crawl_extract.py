@@ -325,3 +325,33 @@ def test_source_cookies_come_from_the_environment() -> None:
         environ={"TB_COOKIE": "secret"},
     )
     assert settings.sources[0].cookies == {"BDUSS": "secret"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "北京中鼎经纬实业发展有限公司",
+        "中 鼎 經 緯的催收",
+        "中\u200b鼎经纬贷款",
+        "ＺＤ　Ｆｉｎａｎｃｅ 催收",
+        "中国人民银行",
+        "北京欢迎你",
+        "今天天气很好",
+        "中鼎物流招聘",
+        "",
+    ],
+)
+def test_mention_prefilter_never_hides_a_mention(text: str) -> None:
+    from crawler.pipelines import mention_prefilter
+    from sentiment.mentions import MentionTerms, find_mentions
+
+    terms = MentionTerms(
+        name="北京中鼎经纬实业发展有限公司",
+        aliases=("中鼎经纬", "中鼎", "ZD Finance"),
+        context_words=("催收", "贷款"),
+        exclude=("中鼎物流",),
+    )
+    if find_mentions(text, terms):
+        assert mention_prefilter(terms).search(text) is not None
+    if mention_prefilter(terms).search(text) is None:
+        assert find_mentions(text, terms) == []

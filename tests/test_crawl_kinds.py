@@ -5,11 +5,15 @@ grouping into stories."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import pytest
+import yaml
 from fixtures.crawler.sitekit import Site, crawl, last_run, posts, write_config
 from werkzeug.wrappers import Request, Response
 
@@ -34,6 +38,11 @@ ATOM = f"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/
 <entry><title type="html">中鼎经纬 Atom</title><link rel="alternate" href="/news/atom"/><id>urn:1</id>
 <updated>2026-11-28T02:00:00Z</updated><author><name>作者丙</name></author>
 <content type="html">&lt;p&gt;{NEG}&lt;/p&gt;</content></entry></feed>"""
+
+
+TRAD_FEED = """<?xml version="1.0" encoding="big5"?><rss version="2.0"><channel>
+<item><title>中鼎經緯暴力催收</title><link>/news/trad</link>
+<description>ＡＰＰ借款後，中鼎經緯的催收員天天打電話。</description></item></channel></rss>"""
 
 
 def forum_page(page: int, pages: int, replies: int) -> str:
@@ -62,6 +71,7 @@ def site() -> Iterator[Site]:
     site.route("/rss-gbk", RSS20_GBK.encode("gbk"), "application/rss+xml")
     site.route("/rss091", RSS091, "text/xml")
     site.route("/rss10", RSS10, "application/rdf+xml")
+    site.route("/rss-trad", TRAD_FEED.encode("big5"), "application/rss+xml; charset=big5")
 
     def atom(request: Request) -> Response:
         if request.headers.get("If-None-Match") == '"v1"':
@@ -94,10 +104,8 @@ def site() -> Iterator[Site]:
             }
             for i in ids
         ]
-        import json as _json
-
         return Response(
-            _json.dumps({"data": {"items": items, "next_cursor": nxt}}),
+            json.dumps({"data": {"items": items, "next_cursor": nxt}}),
             content_type="application/json",
         )
 
@@ -105,9 +113,7 @@ def site() -> Iterator[Site]:
 
     def search(request: Request) -> Response:
         raw = request.query_string  # the bytes as sent: GBK percent-encoding
-        keyword = (
-            __import__("urllib.parse").parse.unquote_to_bytes(raw.split(b"q=", 1)[1]).decode("gbk")
-        )
+        keyword = unquote_to_bytes(raw.split(b"q=", 1)[1]).decode("gbk")
         site.hits.setdefault("keywords", []).append(keyword)  # type: ignore[arg-type]
         body = (
             f'<html><head><meta charset="gbk"></head><body><div class="r"><a href="/s/{len(keyword)}">{keyword}的结果</a>'
@@ -328,10 +334,8 @@ def flaky(site: Site, db_url: str, tmp_path: Path) -> tuple[Path, dict[str, list
     times: dict[str, list[float]] = {"/flaky-5xx": [], "/flaky-429": []}
 
     def flaky_handler(request: Request) -> Response:
-        import time as _time
-
         hits = times[request.path]
-        hits.append(_time.monotonic())
+        hits.append(time.monotonic())
         if len(hits) < 3:
             headers = {"Retry-After": "1"} if request.path == "/flaky-429" else {}
             return Response(
@@ -377,3 +381,75 @@ def test_retries_back_off_and_respect_retry_after(
     assert hits[1] - hits[0] >= gaps[0] - 0.05 and hits[2] - hits[1] >= gaps[1] - 0.05
     assert len(posts(db_url, source)) == 1
     assert last_run(db_url, source).status == "ok"
+
+
+@pytest.fixture
+def manners(site: Site, db_url: str, tmp_path: Path) -> tuple[Path, list[Request]]:
+    seen: list[Request] = []
+
+    def record(request: Request) -> Response:
+        seen.append(request)
+        return Response(RSS091, content_type="text/xml")
+
+    site.route("/robots.txt", "User-agent: *\nDisallow: /private\n", "text/plain")
+    site.route("/private/feed", record)
+    site.route("/open/feed", record)
+    base = {"kind": "rss", "allow_private": True}
+    config = write_config(
+        tmp_path / "manners.yaml",
+        db_url,
+        [
+            {**base, "name": "polite", "url": site.url("/private/feed")},
+            {**base, "name": "rude", "url": site.url("/private/feed"), "obey_robots": False},
+            {
+                **base,
+                "name": "dressed",
+                "url": site.url("/open/feed"),
+                "user_agent": "yuqing-test-agent/1.0",
+                "headers": {"Referer": "https://example.invalid/", "X-Token": "t1"},
+                "cookies": {"SESSION": "${YUQING_TEST_COOKIE}"},
+            },
+        ],
+    )
+    return config, seen
+
+
+def test_robots_txt_is_obeyed_unless_overridden(
+    manners: tuple[Path, list[Request]], db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, seen = manners
+    monkeypatch.setenv("YUQING_TEST_COOKIE", "x")
+    polite = crawl(config, "polite")
+    assert polite.returncode == 1 and seen == []
+    assert last_run(db_url, "polite").errors == {"robots": 1}
+    rude = crawl(config, "rude")
+    assert rude.returncode == 0 and len(seen) == 1
+    assert "ignores robots.txt" in rude.stderr
+
+
+def test_headers_user_agent_and_cookies_from_env(
+    manners: tuple[Path, list[Request]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, seen = manners
+    monkeypatch.setenv("YUQING_TEST_COOKIE", "abc123")
+    assert crawl(config, "dressed").returncode == 0
+    [request] = seen
+    assert request.headers["User-Agent"] == "yuqing-test-agent/1.0"
+    assert (
+        request.headers["Referer"] == "https://example.invalid/"
+        and request.headers["X-Token"] == "t1"
+    )
+    assert request.cookies.get("SESSION") == "abc123"
+
+
+def test_traditional_and_full_width_match_but_are_stored_as_published(
+    config: Path, site: Site, tmp_path: Path
+) -> None:
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    raw["sources"].append(
+        {"name": "trad", "kind": "rss", "url": site.url("/rss-trad"), "allow_private": True}
+    )
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    [post] = crawl(config, "trad", "--dry-run").posts
+    assert post["matched_terms"] == ["中鼎经纬"]
+    assert post["title"] == "中鼎經緯暴力催收" and post["text"].startswith("ＡＰＰ借款後")

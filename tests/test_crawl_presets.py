@@ -24,6 +24,16 @@ ORIGINS = (
 )
 
 
+NEW_FLOOR = (
+    '<div id="post_67893"><table id="pid67893" class="plhin"><tr><td class="pls"><div class="authi">'
+    '<a href="space-uid-104.html" class="xw1">后来者</a></div></td><td class="plc"><div class="pi"><strong>'
+    '<a href="#" id="postnum67893"><em>4</em><sup>#</sup></a></strong><div class="pti"><div class="authi">'
+    '<em id="authorposton67893">发表于 2026-11-28 11:00</em></div></div></div><div class="pct"><div class="pcb">'
+    '<div class="t_fsz"><table><tr><td class="t_f" id="postmessage_67893">中鼎经纬今天把服务费退给我了'
+    "</td></tr></table></div></div></div></td></tr></table></div>"
+)
+
+
 def _fixture(name: str, site: Site) -> str:
     text = (FIXTURES / name).read_text(encoding="utf-8")
     for origin in ORIGINS:
@@ -75,14 +85,24 @@ def site() -> Iterator[Site]:
     site.route("/f/search/res", lambda r: _html(_fixture("tieba_search.html", site)))
 
     forum = _fixture("discuz_forumdisplay.gbk.html", site)
-    site.route("/forum-2-1.html", lambda r: _html(forum, "gbk"))
+    site.discuz_replied = False  # type: ignore[attr-defined]
+
+    def board(_request: Request) -> Response:
+        if site.discuz_replied:  # type: ignore[attr-defined]
+            return _html(forum.replace('class="xi2">2</a>', 'class="xi2">3</a>'), "gbk")
+        return _html(forum, "gbk")
+
+    def viewthread(_request: Request) -> Response:
+        page = _fixture("discuz_viewthread.gbk.html", site)
+        if site.discuz_replied:  # type: ignore[attr-defined]
+            page = page.replace("</div></div></body>", NEW_FLOOR + "</div></div></body>")
+        return _html(page, "gbk")
+
+    site.route("/forum-2-1.html", board)
     site.route(
         "/forum-2-2.html", lambda r: _html(forum.replace('class="nxt"', 'class="last"'), "gbk")
     )
-    site.route(
-        "/thread-12345-1-1.html",
-        lambda r: _html(_fixture("discuz_viewthread.gbk.html", site), "gbk"),
-    )
+    site.route("/thread-12345-1-1.html", viewthread)
     site.route(
         "/thread-12346-1-1.html",
         lambda r: _html(
@@ -233,3 +253,17 @@ def test_heimao_json_api_and_detail_pages(run_preset: Any) -> None:
     assert first.replies == 3 and "希望平台介入处理" in first.content
     assert first.published_at.isoformat() == "2026-11-27T02:00:00"
     assert _by_url(rows, "/17380033333/").extra["status"] == "已完成"
+
+
+@pytest.mark.postgres
+def test_discuz_known_thread_with_new_replies_is_fetched_again(run_preset: Any, site: Site) -> None:
+    _, before = run_preset("discuz.yaml", "discuz-board")
+    site.discuz_replied = True  # type: ignore[attr-defined]
+    try:
+        _, after = run_preset("discuz.yaml", "discuz-board")
+    finally:
+        site.discuz_replied = False  # type: ignore[attr-defined]
+    assert len(after) == len(before) + 1
+    new_floor = _by_url(after, "#floor-postmessage_67893")
+    assert new_floor.kind == "reply" and new_floor.content == "中鼎经纬今天把服务费退给我了"
+    assert _by_url(after, "/thread-12345-1-1.html").replies == 3

@@ -60,23 +60,34 @@ def _wait_for(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_sigterm_during_a_crawl_exits_cleanly(db_url: str, tmp_path: Path,
-                                              slow_server: ThreadingHTTPServer) -> None:
+def test_sigterm_during_a_crawl_exits_cleanly(
+    db_url: str, tmp_path: Path, slow_server: ThreadingHTTPServer
+) -> None:
     port = slow_server.server_address[1]
     config = tmp_path / "daemon.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 institution: {{name: 北京中鼎经纬实业发展有限公司, aliases: [中鼎经纬]}}
 database: {{url: '{db_url}'}}
 scheduler: {{crawl_every: 1m, lock_file: '{tmp_path / "lock"}'}}
 sources:
   - {{name: slow_feed, kind: rss, url: 'http://127.0.0.1:{port}/feed.xml', allow_private: true}}
-""", encoding="utf-8")
-    daemon = subprocess.Popen([sys.executable, "-m", "yuqing.cli", "daemon", "--config", str(config)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              start_new_session=True)
+""",
+        encoding="utf-8",
+    )
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "yuqing.cli", "daemon", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        _wait_for(lambda: slow_server.hits > 0 or daemon.poll() is not None, 60,
-                  "the crawl to reach the server")
+        _wait_for(
+            lambda: slow_server.hits > 0 or daemon.poll() is not None,
+            60,
+            "the crawl to reach the server",
+        )
         assert daemon.poll() is None, daemon.communicate()[1]
 
         def run_recorded() -> bool:
@@ -98,6 +109,7 @@ sources:
     assert [run.status for run in runs] == ["killed"]
     assert runs[0].finished_at is not None
     # no crawl child left behind
-    leftover = subprocess.run(["pgrep", "-f", f"crawler.run.*{config}"], capture_output=True,
-                              text=True)
+    leftover = subprocess.run(
+        ["pgrep", "-f", f"crawler.run.*{config}"], capture_output=True, text=True
+    )
     assert leftover.stdout.strip() == ""

@@ -15,9 +15,8 @@ pytestmark = pytest.mark.postgres
 
 def test_second_holder_is_refused(make_settings) -> None:
     settings = make_settings()
-    with cycle_lock(settings):
-        with pytest.raises(AlreadyRunning), cycle_lock(settings):
-            pass
+    with cycle_lock(settings), pytest.raises(AlreadyRunning), cycle_lock(settings):
+        pass
     with cycle_lock(settings):  # released: can be taken again
         pass
 
@@ -25,11 +24,17 @@ def test_second_holder_is_refused(make_settings) -> None:
 def test_second_run_exits_at_once_with_a_message(make_settings, tmp_path: Path) -> None:
     settings = make_settings()
     config = tmp_path / "c.yaml"
-    config.write_text(f"institution: {{name: 中鼎经纬}}\ndatabase: {{url: '{settings.database.url}'}}\n",
-                      encoding="utf-8")
+    config.write_text(
+        f"institution: {{name: 中鼎经纬}}\ndatabase: {{url: '{settings.database.url}'}}\n",
+        encoding="utf-8",
+    )
     with cycle_lock(settings):
-        result = subprocess.run([sys.executable, "-m", "yuqing.cli", "run", "--config", str(config)],
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "yuqing.cli", "run", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 3
     assert "already running" in result.stderr
     assert "Traceback" not in result.stderr

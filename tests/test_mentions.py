@@ -50,7 +50,7 @@ def test_not_a_mention(text: str) -> None:
 def test_span_maps_back_to_original_text() -> None:
     text = "投诉：中 鼎 經 緯乱收费"
     (mention,) = find_mentions(text, TERMS)
-    assert text[mention.start:mention.end] == "中 鼎 經 緯"
+    assert text[mention.start : mention.end] == "中 鼎 經 緯"
 
 
 def test_context_must_be_near_the_short_alias() -> None:
@@ -66,3 +66,12 @@ def test_normalisation_is_length_preserving() -> None:
     folded, offsets = normalize_with_offsets(text)
     assert folded == "中鼎经纬app闪退"
     assert [text[i] for i in offsets] == [c for c in text if c != "\u3000"]
+
+
+@pytest.mark.parametrize("text", ["", "abc", " a b  c ", "\u3000中 鼎\t經\n緯 ", "  ", "x  "])
+def test_offsets_match_a_plain_character_loop(text: str) -> None:
+    folded, offsets = normalize_with_offsets(text)
+    expected = [i for i, c in enumerate(text) if not c.isspace() and c not in "\u200b\ufeff"]
+    assert list(offsets) == expected
+    assert len(offsets) == len(folded)
+    assert folded == "".join(normalize_for_match(text)[i] for i in expected)

@@ -18,12 +18,25 @@ pytestmark = pytest.mark.postgres
 T0 = datetime(2026, 11, 1, 8, 0)
 
 
-def add_post(session, n: int, label: str = "negative", source: str = "forum",
-             published: datetime | None = None, seen: datetime | None = None) -> Post:
-    post = Post(url=f"http://example.test/{source}/{n}", source=source, title=f"帖子{n}",
-                content="<script>alert(1)</script>中鼎经纬催收", published_at=published or T0,
-                first_seen_at=seen or published or T0, label=label, score=0.1,
-                analyzed_at=T0)
+def add_post(
+    session,
+    n: int,
+    label: str = "negative",
+    source: str = "forum",
+    published: datetime | None = None,
+    seen: datetime | None = None,
+) -> Post:
+    post = Post(
+        url=f"http://example.test/{source}/{n}",
+        source=source,
+        title=f"帖子{n}",
+        content="<script>alert(1)</script>中鼎经纬催收",
+        published_at=published or T0,
+        first_seen_at=seen or published or T0,
+        label=label,
+        score=0.1,
+        analyzed_at=T0,
+    )
     session.add(post)
     session.flush()
     return post
@@ -56,12 +69,15 @@ def test_mark_writes_audit_rows_and_first_handled(db_url: str) -> None:
         assert post.first_handled_at == T0 + timedelta(hours=2)
         events = history(session, post_id)
         assert [(e.by, e.from_status, e.to_status, e.note) for e in events] == [
-            ("李四", "new", "escalated", "转法务"), ("王五", "escalated", "handled", "已回电")]
+            ("李四", "new", "escalated", "转法务"),
+            ("王五", "escalated", "handled", "已回电"),
+        ]
         assert list_flagged(session, ListFilter(status="handled"))[0].id == post_id
 
 
-@pytest.mark.parametrize(("post_id", "status", "by"), [(999, "handled", "x"), (1, "done", "x"),
-                                                        (1, "handled", " ")])
+@pytest.mark.parametrize(
+    ("post_id", "status", "by"), [(999, "handled", "x"), (1, "done", "x"), (1, "handled", " ")]
+)
 def test_bad_marks_are_refused(db_url: str, post_id: int, status: str, by: str) -> None:
     with session_scope(db_url) as session:
         add_post(session, 1)
@@ -80,27 +96,45 @@ def test_handling_report_counts_24h_target(db_url: str) -> None:
         mark(session, slow.id, "false_positive", "a", now=T0 + timedelta(hours=30))
     with session_scope(db_url) as session:
         report = handling_report(session, since=T0 - timedelta(days=1), now=now)
-    assert (report.handled_in_target, report.handled_late, report.open_overdue,
-            report.open_in_time) == (1, 1, 1, 1)
+    assert (
+        report.handled_in_target,
+        report.handled_late,
+        report.open_overdue,
+        report.open_in_time,
+    ) == (1, 1, 1, 1)
     assert report.in_target_ratio == pytest.approx(1 / 3)
 
 
 def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "yuqing.cli", *args, "--config", str(config)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "yuqing.cli", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_review_cli_round_trip(db_url: str, tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(f"institution: {{name: 中鼎经纬}}\ndatabase: {{url: '{db_url}'}}\n",
-                      encoding="utf-8")
+    config.write_text(
+        f"institution: {{name: 中鼎经纬}}\ndatabase: {{url: '{db_url}'}}\n", encoding="utf-8"
+    )
     with session_scope(db_url) as session:
         post_id = add_post(session, 1).id
     listed = _cli(config, "review", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout.splitlines()[0])["id"] == post_id
-    marked = _cli(config, "review", "mark", str(post_id), "handled", "--note", "已联系客户",
-                  "--by", "合规-张三")
+    marked = _cli(
+        config,
+        "review",
+        "mark",
+        str(post_id),
+        "handled",
+        "--note",
+        "已联系客户",
+        "--by",
+        "合规-张三",
+    )
     assert marked.returncode == 0, marked.stderr
     shown = _cli(config, "review", "show", str(post_id), "--json")
     data = json.loads(shown.stdout)

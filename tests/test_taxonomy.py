@@ -59,7 +59,13 @@ def test_shipped_categories_have_ids_and_chinese_names(taxonomy: Taxonomy) -> No
         ("宣传低息，隐瞒实际利率", {"disclosure"}),
         (
             "我们准备集体维权，并联系了记者曝光，还要起诉",
-            {"regulator", "group_action", "media", "legal"},
+            {"group_action", "media", "legal"},
+        ),
+        ("已经向金融监管总局和消协反映", {"regulator"}),
+        ("客服电话一直没人接", {"service"}),  # the topic word 客服 alone tags nothing
+        (
+            "客服态度挺好，回复也及时",
+            set(),
         ),
         ("今天天气很好，出去散步", set()),
         ("", set()),

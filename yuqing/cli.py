@@ -22,7 +22,11 @@ LAZY_COMMANDS = {
     "crawl": ("yuqing.cli_crawl", "crawl", "Crawl one source now (--dry-run to try selectors)."),
     "review": ("yuqing.cli_review", "review", "Review flagged posts: list, show, mark, report."),
     "sentiment": ("yuqing.cli_sentiment", "sentiment", "Train and evaluate the sentiment model."),
-    "alerts": ("yuqing.cli_alerts", "alerts", "Alerts, silences, channels, dead letters, backtest."),
+    "alerts": (
+        "yuqing.cli_alerts",
+        "alerts",
+        "Alerts, silences, channels, dead letters, backtest.",
+    ),
     "console": ("yuqing.cli_console", "console", "The review web console: serve, add-user."),
     "demo": ("yuqing.demo.runner", "demo", "Run the offline demo: site, crawl, alert, webhook."),
 }
@@ -90,7 +94,9 @@ def db_upgrade(config_path: str | None) -> None:
 @main.command("run")
 @config_option
 @click.option("--source", "sources", multiple=True, help="Crawl these sources (default: due ones).")
-@click.option("--skip", multiple=True, type=click.Choice(["collect", "analyze", "alert", "deliver"]))
+@click.option(
+    "--skip", multiple=True, type=click.Choice(["collect", "analyze", "alert", "deliver"])
+)
 def run_cmd(config_path: str | None, sources: tuple[str, ...], skip: tuple[str, ...]) -> None:
     """One cycle (collect, analyze, alert, deliver), then exit — for cron."""
     from yuqing.cycle import run_cycle

@@ -22,8 +22,13 @@ EXIT_CONFIG = 2
 def config_option(func: F) -> F:
     """``--config FILE`` (default: $YUQING_CONFIG, ./config/yuqing.yaml, else the demo config)."""
     return click.option(
-        "--config", "-c", "config_path", type=click.Path(dir_okay=False), default=None,
-        envvar="YUQING_CONFIG", show_envvar=True,
+        "--config",
+        "-c",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        envvar="YUQING_CONFIG",
+        show_envvar=True,
         help="Config file (default: ./config/yuqing.yaml, else the built-in demo config).",
     )(func)
 
@@ -50,16 +55,19 @@ def open_database(settings: Settings) -> str:
     try:
         upgrade(settings.database.url)
     except Exception as error:  # noqa: BLE001 - any driver error is reported as one line
-        click.echo(f"database error: {mask_url(settings.database.url)}: {_first_line(error)}",
-                   err=True)
+        click.echo(
+            f"database error: {mask_url(settings.database.url)}: {_first_line(error)}", err=True
+        )
         raise SystemExit(1) from None
     return settings.database.url
 
 
-_URL_SECRET = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@",
-                         re.IGNORECASE)
-_QUERY_SECRET = re.compile(r"(?P<key>(?:access_token|token|key|secret|sign|password)=)[^&\s]+",
-                           re.IGNORECASE)
+_URL_SECRET = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.IGNORECASE
+)
+_QUERY_SECRET = re.compile(
+    r"(?P<key>(?:access_token|token|key|secret|sign|password)=)[^&\s]+", re.IGNORECASE
+)
 
 
 def mask_url(url: str) -> str:

@@ -27,7 +27,7 @@ def crawl(
     source: str, dry_run: bool, no_match: bool, verbose: bool, config_path: str | None
 ) -> None:
     """Crawl SOURCE now (a source name from the config)."""
-    from yuqing.collect import _child_env, crawl_command
+    from yuqing.collect import child_env, crawl_command
 
     settings = load_or_exit(config_path)
     names = [s.name for s in settings.sources]
@@ -46,7 +46,7 @@ def crawl(
         log_level="INFO" if verbose else "WARNING",
     )
     try:
-        code = subprocess.call(command, env=_child_env())
+        code = subprocess.call(command, env=child_env())
     except KeyboardInterrupt:
         code = 130
     raise SystemExit(code)

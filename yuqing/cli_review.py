@@ -39,17 +39,30 @@ def review() -> None:
 @click.option("--all-labels", is_flag=True, help="Every stored post, not only negative ones.")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def list_cmd(config_path: str | None, status: str | None, source: str | None, since: str | None,
-             until: str | None, all_labels: bool, limit: int, as_json: bool) -> None:
+def list_cmd(
+    config_path: str | None,
+    status: str | None,
+    source: str | None,
+    since: str | None,
+    until: str | None,
+    all_labels: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Flagged posts, newest first."""
     from yuqing.review import ListFilter, list_flagged
     from yuqing.store.db import session_scope
 
     settings = load_or_exit(config_path)
     url = open_database(settings)
-    flt = ListFilter(status=status, source=source, since=_parse_day(since),
-                     until=_parse_day(until), label=None if all_labels else "negative",
-                     limit=limit)
+    flt = ListFilter(
+        status=status,
+        source=source,
+        since=_parse_day(since),
+        until=_parse_day(until),
+        label=None if all_labels else "negative",
+        limit=limit,
+    )
     with session_scope(url) as session:
         posts = list_flagged(session, flt)
         if as_json:
@@ -62,9 +75,11 @@ def list_cmd(config_path: str | None, status: str | None, source: str | None, si
         for post in posts:
             severity = SEVERITY_NAMES.get(post.severity or "", "-")
             title = terminal_safe(post.title or post.content[:40]).replace("\n", " ")[:48]
-            click.echo(f"#{post.id:<6} {local_time(post.published_at)}  {severity}  "
-                       f"{STATUS_NAMES.get(post.review_status, post.review_status):<4} "
-                       f"{post.source:<14} {title}")
+            click.echo(
+                f"#{post.id:<6} {local_time(post.published_at)}  {severity}  "
+                f"{STATUS_NAMES.get(post.review_status, post.review_status):<4} "
+                f"{post.source:<14} {title}"
+            )
 
 
 @review.command("show")
@@ -87,8 +102,16 @@ def show_cmd(config_path: str | None, post_id: int, as_json: bool) -> None:
         if as_json:
             data = _post_dict(post)
             data["content"] = post.content
-            data["history"] = [{"at": e.at.isoformat() + "Z", "by": e.by, "from": e.from_status,
-                                "to": e.to_status, "note": e.note} for e in events]
+            data["history"] = [
+                {
+                    "at": e.at.isoformat() + "Z",
+                    "by": e.by,
+                    "from": e.from_status,
+                    "to": e.to_status,
+                    "note": e.note,
+                }
+                for e in events
+            ]
             click.echo(json.dumps(data, ensure_ascii=False, indent=2))
             return
         lines = [
@@ -107,8 +130,11 @@ def show_cmd(config_path: str | None, post_id: int, as_json: bool) -> None:
             "",
             "处理记录 history:",
         ]
-        lines += [f"  {local_time(e.at)}  {terminal_safe(e.by)}: {e.from_status} → {e.to_status}"
-                  f"  {terminal_safe(e.note)}" for e in events] or ["  (none)"]
+        lines += [
+            f"  {local_time(e.at)}  {terminal_safe(e.by)}: {e.from_status} → {e.to_status}"
+            f"  {terminal_safe(e.note)}"
+            for e in events
+        ] or ["  (none)"]
         click.echo("\n".join(lines))
 
 
@@ -118,8 +144,7 @@ def show_cmd(config_path: str | None, post_id: int, as_json: bool) -> None:
 @click.argument("status", type=click.Choice(["handled", "false_positive", "escalated", "new"]))
 @click.option("--note", default="", help="Why (kept in the audit trail).")
 @click.option("--by", "by", default=None, help="Who (default: the login name).")
-def mark_cmd(config_path: str | None, post_id: int, status: str, note: str,
-             by: str | None) -> None:
+def mark_cmd(config_path: str | None, post_id: int, status: str, note: str, by: str | None) -> None:
     """Mark a post handled, false_positive or escalated (every change is audited)."""
     from yuqing.review import ReviewError, mark
     from yuqing.store.db import session_scope
@@ -149,14 +174,22 @@ def report_cmd(config_path: str | None, days: int, target_hours: int, as_json: b
     settings = load_or_exit(config_path)
     url = open_database(settings)
     with session_scope(url) as session:
-        rep = handling_report(session, since=utcnow() - timedelta(days=days),
-                              target=timedelta(hours=target_hours))
+        rep = handling_report(
+            session, since=utcnow() - timedelta(days=days), target=timedelta(hours=target_hours)
+        )
         statuses = count_by_status(session)
     ratio = rep.in_target_ratio
-    data = {"days": days, "flagged": rep.flagged, "handled_in_target": rep.handled_in_target,
-            "handled_late": rep.handled_late, "open_overdue": rep.open_overdue,
-            "open_not_yet_due": rep.open_in_time, "in_target_ratio": ratio,
-            "median_hours_to_first_handling": rep.median_hours, "by_status": statuses}
+    data = {
+        "days": days,
+        "flagged": rep.flagged,
+        "handled_in_target": rep.handled_in_target,
+        "handled_late": rep.handled_late,
+        "open_overdue": rep.open_overdue,
+        "open_not_yet_due": rep.open_in_time,
+        "in_target_ratio": ratio,
+        "median_hours_to_first_handling": rep.median_hours,
+        "by_status": statuses,
+    }
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
@@ -164,8 +197,10 @@ def report_cmd(config_path: str | None, days: int, target_hours: int, as_json: b
     verdict = "" if ratio is None else ("  ✓ meets 90 %" if ratio >= 0.9 else "  ✗ below 90 %")
     click.echo(f"last {days} days: {rep.flagged} flagged posts")
     click.echo(f"first handled within {target_hours} h: {pct}{verdict}")
-    click.echo(f"  in time {rep.handled_in_target}, late {rep.handled_late}, "
-               f"open and overdue {rep.open_overdue}, open not yet due {rep.open_in_time}")
+    click.echo(
+        f"  in time {rep.handled_in_target}, late {rep.handled_late}, "
+        f"open and overdue {rep.open_overdue}, open not yet due {rep.open_in_time}"
+    )
     median = "-" if rep.median_hours is None else f"{rep.median_hours:.1f} h"
     click.echo(f"median time to first handling: {median}")
 
@@ -175,9 +210,18 @@ def _fmt(value: float | None) -> str:
 
 
 def _post_dict(post) -> dict:  # noqa: ANN001 - a Post
-    return {"id": post.id, "url": post.url, "source": post.source, "title": post.title,
-            "author": post.author,
-            "published_at": post.published_at.isoformat() + "Z" if post.published_at else None,
-            "label": post.label, "score": post.score, "severity": post.severity,
-            "categories": post.categories, "status": post.review_status,
-            "deciding_sentence": post.deciding_sentence, "matched_terms": post.matched_terms}
+    return {
+        "id": post.id,
+        "url": post.url,
+        "source": post.source,
+        "title": post.title,
+        "author": post.author,
+        "published_at": post.published_at.isoformat() + "Z" if post.published_at else None,
+        "label": post.label,
+        "score": post.score,
+        "severity": post.severity,
+        "categories": post.categories,
+        "status": post.review_status,
+        "deciding_sentence": post.deciding_sentence,
+        "matched_terms": post.matched_terms,
+    }

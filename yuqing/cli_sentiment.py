@@ -336,6 +336,22 @@ def score_command(text: str | None, config_path: str | None) -> None:
         )
 
 
+@sentiment.command("analyze")
+@click.option(
+    "--rescore", is_flag=True, help="Also re-score posts scored by another model version."
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most N posts.")
+@config_option
+def analyze_command(rescore: bool, limit: int | None, config_path: str | None) -> None:
+    """Score unscored posts now (the analyze step); --rescore after a retrain."""
+    from yuqing.analyze import analyze_pending
+    from yuqing.cli_common import open_database
+
+    settings = load_or_exit(config_path)
+    open_database(settings)
+    click.echo(f"{analyze_pending(settings, limit=limit, rescore=rescore)} posts scored")
+
+
 @sentiment.command("export-feedback")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
 @config_option

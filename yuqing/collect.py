@@ -83,7 +83,7 @@ def crawl_command(
     return [*command, *extra, source]
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     env = dict(os.environ)
     path = env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = f"{REPO_ROOT}{os.pathsep}{path}" if path else str(REPO_ROOT)
@@ -134,7 +134,7 @@ def crawl_one(
     started = time.monotonic()
     process = subprocess.Popen(
         crawl_command(settings, source),
-        env=_child_env(),
+        env=child_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

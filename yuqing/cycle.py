@@ -49,8 +49,9 @@ class CycleReport:
         return out
 
 
-def collect_step(settings: Settings, stop: threading.Event | None = None,
-                 only: list[str] | None = None) -> Any:
+def collect_step(
+    settings: Settings, stop: threading.Event | None = None, only: list[str] | None = None
+) -> Any:
     """Crawl the sources that are due (or exactly ``only``), each in its own child process."""
     from yuqing.collect import crawl_sources, due_sources
 
@@ -87,21 +88,27 @@ STEP_FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-def run_step(name: str, settings: Settings, stop: threading.Event | None = None,
-             **kwargs: Any) -> StepResult:
+def run_step(
+    name: str, settings: Settings, stop: threading.Event | None = None, **kwargs: Any
+) -> StepResult:
     """Run one step; an exception becomes a failed ``StepResult`` (and a log line), not a crash."""
     started = time.monotonic()
     try:
         detail = STEP_FUNCTIONS[name](settings, stop, **kwargs)
     except Exception as error:  # noqa: BLE001 - a step's failure must not stop the others
         log.exception("step %s failed", name)
-        return StepResult(name, False, time.monotonic() - started,
-                          error=f"{type(error).__name__}: {error}")
+        return StepResult(
+            name, False, time.monotonic() - started, error=f"{type(error).__name__}: {error}"
+        )
     return StepResult(name, True, time.monotonic() - started, detail=detail)
 
 
-def run_cycle(settings: Settings, stop: threading.Event | None = None,
-              sources: list[str] | None = None, skip: tuple[str, ...] = ()) -> CycleReport:
+def run_cycle(
+    settings: Settings,
+    stop: threading.Event | None = None,
+    sources: list[str] | None = None,
+    skip: tuple[str, ...] = (),
+) -> CycleReport:
     """Run every step once, in order. ``sources`` forces which sources are crawled."""
     report = CycleReport()
     for name in STEPS:

@@ -37,8 +37,9 @@ def step_intervals(settings: Settings) -> dict[str, timedelta]:
     }
 
 
-def run_daemon(settings: Settings, stop: threading.Event | None = None,
-               install_signal_handlers: bool = True) -> int:
+def run_daemon(
+    settings: Settings, stop: threading.Event | None = None, install_signal_handlers: bool = True
+) -> int:
     """Run until ``stop`` is set (by SIGTERM/SIGINT when handlers are installed). Exit code."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -46,15 +47,27 @@ def run_daemon(settings: Settings, stop: threading.Event | None = None,
     if install_signal_handlers:
         _install_handlers(stop)
     with cycle_lock(settings):
-        scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
-            "max_instances": 1, "coalesce": True, "misfire_grace_time": 3600})
+        scheduler = BackgroundScheduler(
+            timezone="UTC",
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 3600},
+        )
         for name, every in step_intervals(settings).items():
-            scheduler.add_job(_job, "interval", seconds=max(1, int(every.total_seconds())),
-                              args=(name, settings, stop), id=name, name=name,
-                              next_run_time=_aware_now())
+            scheduler.add_job(
+                _job,
+                "interval",
+                seconds=max(1, int(every.total_seconds())),
+                args=(name, settings, stop),
+                id=name,
+                name=name,
+                next_run_time=_aware_now(),
+            )
         scheduler.start()
-        log.info("daemon started: %s", ", ".join(
-            f"{n} every {int(e.total_seconds())}s" for n, e in step_intervals(settings).items()))
+        log.info(
+            "daemon started: %s",
+            ", ".join(
+                f"{n} every {int(e.total_seconds())}s" for n, e in step_intervals(settings).items()
+            ),
+        )
         stop.wait()
         log.info("stopping: waiting for running steps to finish")
         scheduler.shutdown(wait=True)

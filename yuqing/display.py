@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 LOCAL = ZoneInfo("Asia/Shanghai")
-STATUS_NAMES = {"new": "待处理", "handled": "已处理", "false_positive": "误报", "escalated": "已升级"}
+STATUS_NAMES = {
+    "new": "待处理",
+    "handled": "已处理",
+    "false_positive": "误报",
+    "escalated": "已升级",
+}
 SEVERITY_NAMES = {"red": "红", "orange": "橙", "yellow": "黄"}
 LABEL_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

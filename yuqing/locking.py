@@ -62,8 +62,9 @@ def cycle_lock(settings: Settings) -> Iterator[None]:
 def _advisory_lock(url: str) -> Iterator[None]:
     connection = engine_for(url).connect()
     try:
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                 {"k": ADVISORY_LOCK_KEY}).scalar()
+        got = connection.execute(
+            text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+        ).scalar()
         connection.commit()
         if not got:
             raise AlreadyRunning("another yuqing run/daemon holds the database's advisory lock")

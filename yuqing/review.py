@@ -64,8 +64,14 @@ def history(session: Session, post_id: int) -> list[ReviewEvent]:
     return list(session.scalars(query))
 
 
-def mark(session: Session, post_id: int, status: str, by: str, note: str = "",
-         now: datetime | None = None) -> ReviewEvent:
+def mark(
+    session: Session,
+    post_id: int,
+    status: str,
+    by: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> ReviewEvent:
     """Change a post's review status and write the audit row (who, when, from, to, note)."""
     if status not in REVIEW_STATUSES:
         raise ReviewError(f"unknown status {status!r} (use one of: {', '.join(MARKABLE)})")
@@ -73,8 +79,14 @@ def mark(session: Session, post_id: int, status: str, by: str, note: str = "",
         raise ReviewError("say who you are (--by NAME)")
     now = now or utcnow()
     post = get_post(session, post_id)
-    event = ReviewEvent(post_id=post.id, at=now, by=by.strip(), from_status=post.review_status,
-                        to_status=status, note=note)
+    event = ReviewEvent(
+        post_id=post.id,
+        at=now,
+        by=by.strip(),
+        from_status=post.review_status,
+        to_status=status,
+        note=note,
+    )
     if post.first_handled_at is None and status != "new":
         post.first_handled_at = now
     post.review_status = status
@@ -103,12 +115,17 @@ class HandlingReport:
         return None if due == 0 else self.handled_in_target / due
 
 
-def handling_report(session: Session, since: datetime, until: datetime | None = None,
-                    target: timedelta = timedelta(hours=24),
-                    now: datetime | None = None) -> HandlingReport:
+def handling_report(
+    session: Session,
+    since: datetime,
+    until: datetime | None = None,
+    target: timedelta = timedelta(hours=24),
+    now: datetime | None = None,
+) -> HandlingReport:
     now = now or utcnow()
     query = select(Post.first_seen_at, Post.first_handled_at).where(
-        Post.label == "negative", Post.first_seen_at >= since)
+        Post.label == "negative", Post.first_seen_at >= since
+    )
     if until:
         query = query.where(Post.first_seen_at < until)
     in_target = late = overdue = open_ok = 0
@@ -132,6 +149,9 @@ def handling_report(session: Session, since: datetime, until: datetime | None = 
 
 
 def count_by_status(session: Session) -> dict[str, int]:
-    query = (select(Post.review_status, func.count()).where(Post.label == "negative")
-             .group_by(Post.review_status))
+    query = (
+        select(Post.review_status, func.count())
+        .where(Post.label == "negative")
+        .group_by(Post.review_status)
+    )
     return {status: count for status, count in session.execute(query).all()}

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-from parsel import Selector as ParselSelector
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
@@ -239,16 +238,3 @@ def markup_text(value: Any) -> str:
     if value is None:
         return ""
     return html_to_text(str(value))
-
-
-__all__ = [
-    "ParselSelector",
-    "SourceSpider",
-    "first_text",
-    "joined_text",
-    "links",
-    "parse_count",
-    "select",
-    "texts",
-    "url_key",
-]

@@ -177,6 +177,11 @@ class DetailMixin:
                 )
 
 
+def _own_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """Our keys of a response's meta (Scrapy's own, like download_latency, must not be copied)."""
+    return {k: v for k, v in meta.items() if k.startswith("yuqing_")}
+
+
 class ListMixin(DetailMixin):
     """Parse a list page by ``source.list``; follow unknown posts; stop on a page of known ones."""
 
@@ -204,8 +209,14 @@ class ListMixin(DetailMixin):
             entries = entries[:limit]
         entries = list({url: node for url, node in entries}.items())
         known = self.known(url for url, _ in entries)
+        replies_before = self._stored_replies(known)
+        grown = 0
         for url, node in entries:
             context = self._list_fields(node, url)
+            if url in known and self._has_new_replies(context, replies_before.get(url)):
+                grown += 1  # a known thread with new floors: fetch it again for them
+                yield self.detail_request(url, context)
+                continue
             if url in known:
                 if context.get("replies") is not None or context.get("views") is not None:
                     yield self.post(
@@ -228,7 +239,7 @@ class ListMixin(DetailMixin):
                 )
             else:
                 yield self.detail_request(url, context)
-        if entries and len(known) == len(entries):
+        if entries and len(known) == len(entries) and not grown:
             self.crawler.stats.inc_value("yuqing/incremental_stop")
             return
         if spec.next_page is not None and page < self.source.page_limit:
@@ -236,8 +247,24 @@ class ListMixin(DetailMixin):
                 yield self.request(
                     response.urljoin(href),
                     self.parse_list,
-                    meta={**response.meta, "yuqing_page": page + 1},
+                    meta={**_own_meta(response.meta), "yuqing_page": page + 1},
                 )
+
+    def _stored_replies(self: Any, urls: set[str]) -> dict[str, int | None]:
+        """Stored reply counts of known threads (only for forum sources: floors + list replies)."""
+        detail = self.source.detail
+        if not urls or self.source.list.replies is None or not getattr(detail, "floors", None):
+            return {}
+        if self.dry_run or not self.db_url:
+            return {}
+        from yuqing.store.posts import stored_replies
+
+        return stored_replies(self.db_url, urls)
+
+    @staticmethod
+    def _has_new_replies(context: dict[str, Any], before: int | None) -> bool:
+        now = context.get("replies")
+        return now is not None and before is not None and now > before
 
     def _list_fields(self: Any, node: Any, url: str) -> dict[str, Any]:
         spec = self.source.list

@@ -260,13 +260,38 @@ def alert(alert_id: int) -> str:
         if item is None:
             abort(404, description=f"没有编号为 {alert_id} 的告警。")
         ids = [int(i) for i in (item.post_ids or []) if str(i).isdigit()][:200]
-        posts = list(db.scalars(select(Post).where(Post.id.in_(ids))
-                                .order_by(Post.published_at.desc()))) if ids else []
-        notes = list(db.scalars(select(Notification).where(Notification.alert_id == alert_id)
-                                .order_by(Notification.id)))
-        deliveries = list(db.scalars(select(Delivery).where(
-            Delivery.notification_id.in_([n.id for n in notes])).order_by(Delivery.id))) \
-            if notes else []
-        return render_template("alert.html", alert=item, posts=posts, notifications=notes,
-                               deliveries=deliveries, states=ALERT_STATE_NAMES,
-                               kinds=NOTIFICATION_KIND_NAMES, categories=_category_names())
+        posts = (
+            list(
+                db.scalars(select(Post).where(Post.id.in_(ids)).order_by(Post.published_at.desc()))
+            )
+            if ids
+            else []
+        )
+        notes = list(
+            db.scalars(
+                select(Notification)
+                .where(Notification.alert_id == alert_id)
+                .order_by(Notification.id)
+            )
+        )
+        deliveries = (
+            list(
+                db.scalars(
+                    select(Delivery)
+                    .where(Delivery.notification_id.in_([n.id for n in notes]))
+                    .order_by(Delivery.id)
+                )
+            )
+            if notes
+            else []
+        )
+        return render_template(
+            "alert.html",
+            alert=item,
+            posts=posts,
+            notifications=notes,
+            deliveries=deliveries,
+            states=ALERT_STATE_NAMES,
+            kinds=NOTIFICATION_KIND_NAMES,
+            categories=_category_names(),
+        )

@@ -44,8 +44,12 @@ def _print_alerts(received: list, already: int, directory: Path) -> int:
         payload = message.payload
         saved = directory / f"alert-{number}.json"
         saved.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
-        click.secho(f"\n== alert received by the webhook (HMAC signature verified, "
-                    f"Idempotency-Key {message.idempotency_key})", bold=True, fg="green")
+        click.secho(
+            f"\n== alert received by the webhook (HMAC signature verified, "
+            f"Idempotency-Key {message.idempotency_key})",
+            bold=True,
+            fg="green",
+        )
         for alert in payload.get("alerts", []):
             annotations = alert.get("annotations", {})
             click.echo(f"   {terminal_safe(annotations.get('summary', ''))}")
@@ -54,8 +58,10 @@ def _print_alerts(received: list, already: int, directory: Path) -> int:
         for post in payload.get("posts", [])[:5]:
             mark = severity_names.get(post.get("severity") or "", "·")
             categories = ", ".join(post.get("categories") or [])
-            click.echo(f"     {mark} {terminal_safe(post.get('title', ''))[:40]}  "
-                       f"[{post.get('source')}; score {post.get('score')}; {categories}]")
+            click.echo(
+                f"     {mark} {terminal_safe(post.get('title', ''))[:40]}  "
+                f"[{post.get('source')}; score {post.get('score')}; {categories}]"
+            )
         click.echo(f"   full payload: {saved}")
     return len(received)
 
@@ -111,8 +117,13 @@ def demo(workdir: str, keep: bool, cycles: int) -> None:
     raise SystemExit(0 if seen else 1)
 
 
-def _run_demo_cycles(settings: Settings, site, receiver, cycles: int,  # noqa: ANN001
-                     directory: Path) -> int:
+def _run_demo_cycles(
+    settings: Settings,
+    site,
+    receiver,
+    cycles: int,  # noqa: ANN001
+    directory: Path,
+) -> int:
     from sqlalchemy import func, select
 
     from yuqing.cycle import run_cycle

@@ -85,8 +85,9 @@ def default_config_path() -> Path:
     return DEMO_CONFIG
 
 
-def load_settings(path: str | os.PathLike[str] | None = None,
-                  environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Read, expand and validate a config file. Raises ``ConfigError``."""
     config_path = Path(path) if path is not None else default_config_path()
     try:
@@ -110,8 +111,9 @@ def load_settings(path: str | os.PathLike[str] | None = None,
     return settings_from_mapping(raw, environ, source=str(config_path))
 
 
-def settings_from_mapping(raw: dict[str, Any], environ: Mapping[str, str] | None = None,
-                          source: str | None = None) -> Settings:
+def settings_from_mapping(
+    raw: dict[str, Any], environ: Mapping[str, str] | None = None, source: str | None = None
+) -> Settings:
     """Validate an already-parsed config (tests build configs in code this way)."""
     env = os.environ if environ is None else environ
     problems: list[str] = []
@@ -134,6 +136,7 @@ def _expand_env(node: Any, env: Mapping[str, str], path: str, problems: list[str
     if isinstance(node, list):
         return [_expand_env(v, env, f"{path}[{i}]", problems) for i, v in enumerate(node)]
     if isinstance(node, str) and "${" in node:
+
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             if name in env and env[name] != "":
@@ -180,7 +183,9 @@ def _format_errors(exc: ValidationError) -> list[str]:
             ctx = error.get("ctx", {})
             field = ctx.get("discriminator", "kind").strip("'")
             loc = _join(loc, field)
-            message = f"unknown {field} {ctx.get('tag')!r} (expected one of: {ctx.get('expected_tags')})"
+            message = (
+                f"unknown {field} {ctx.get('tag')!r} (expected one of: {ctx.get('expected_tags')})"
+            )
         elif kind == "union_tag_not_found":
             field = error.get("ctx", {}).get("discriminator", "kind").strip("'")
             loc = _join(loc, field)
@@ -198,7 +203,9 @@ def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
     channel_names = [c.name for c in settings.alerts.channels]
     for index, channel in enumerate(settings.alerts.channels):
         if channel_names.count(channel.name) > 1 and channel_names.index(channel.name) != index:
-            problems.append((f"alerts.channels[{index}].name", f"duplicate channel {channel.name!r}"))
+            problems.append(
+                (f"alerts.channels[{index}].name", f"duplicate channel {channel.name!r}")
+            )
     rule_names: set[str] = set()
     for index, rule in enumerate(settings.alerts.rules):
         if rule.name in rule_names:
@@ -207,11 +214,19 @@ def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
         for position, channel in enumerate(rule.channels):
             if channel not in channel_names:
                 known = ", ".join(channel_names) or "none defined"
-                problems.append((f"alerts.rules[{index}].channels[{position}]",
-                                 f"unknown channel {channel!r} (known: {known})"))
+                problems.append(
+                    (
+                        f"alerts.rules[{index}].channels[{position}]",
+                        f"unknown channel {channel!r} (known: {known})",
+                    )
+                )
         source_names = {s.name for s in settings.sources}
         for position, source in enumerate(rule.filter.sources):
             if source not in source_names:
-                problems.append((f"alerts.rules[{index}].filter.sources[{position}]",
-                                 f"unknown source {source!r}"))
+                problems.append(
+                    (
+                        f"alerts.rules[{index}].filter.sources[{position}]",
+                        f"unknown source {source!r}",
+                    )
+                )
     return problems

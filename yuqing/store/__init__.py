@@ -16,6 +16,19 @@ from yuqing.store.models import (
 )
 
 __all__ = [
-    "Alert", "Base", "CrawlRun", "Delivery", "Notification", "Post", "ReviewEvent", "Silence",
-    "SourceState", "Story", "engine_for", "session_factory", "session_scope", "upgrade", "utcnow",
+    "Alert",
+    "Base",
+    "CrawlRun",
+    "Delivery",
+    "Notification",
+    "Post",
+    "ReviewEvent",
+    "Silence",
+    "SourceState",
+    "Story",
+    "engine_for",
+    "session_factory",
+    "session_scope",
+    "upgrade",
+    "utcnow",
 ]

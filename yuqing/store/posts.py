@@ -62,6 +62,17 @@ def stored_urls(db_url: str, urls: Iterable[str]) -> set[str]:
     return found
 
 
+def stored_replies(db_url: str, urls: Iterable[str]) -> dict[str, int | None]:
+    """The reply counts stored for these posts (a thread whose list count grew has new floors)."""
+    urls = list(dict.fromkeys(urls))
+    found: dict[str, int | None] = {}
+    with session_scope(db_url) as session:
+        for chunk in _chunks(urls):
+            rows = session.execute(select(Post.url, Post.replies).where(Post.url.in_(chunk)))
+            found.update((url, replies) for url, replies in rows)
+    return found
+
+
 def _story_of(session: Session, urls: Iterable[str]) -> dict[str, int]:
     urls = [u for u in dict.fromkeys(urls) if u]
     result: dict[str, int] = {}
@@ -158,14 +169,14 @@ def store_batch(
 
         post_rows = [_post_row(item, now, known_story[item.url]) for item in new_items]
         inserted: dict[str, int] = {}
-        for chunk in _chunks(post_rows, 200):
+        if post_rows:
+            # executemany form: one cached statement, batched by SQLAlchemy's insertmanyvalues
             statement = (
                 _insert(session)
-                .values(list(chunk))
                 .on_conflict_do_nothing(index_elements=["url"])
                 .returning(Post.id, Post.url)
             )
-            inserted.update({url: post_id for post_id, url in session.execute(statement)})
+            inserted = {url: post_id for post_id, url in session.execute(statement, post_rows)}
         result.new = len(inserted)
         stories = Story.__table__
         grown = Counter(known_story[u] for u in inserted if opener.get(u) is None)
