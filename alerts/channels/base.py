@@ -142,6 +142,66 @@ def json_body(response: requests.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def classify_code(
+    body: dict[str, Any] | None,
+    text: str,
+    *,
+    code_keys: tuple[str, ...] = ("errcode",),
+    message_key: str = "errmsg",
+    retryable: frozenset[int] = frozenset(),
+    rate_limited: frozenset[int] = frozenset(),
+) -> SendResult:
+    """The verdict of a chat robot's HTTP 200 answer, read from its error code.
+
+    ``retryable`` codes (busy, rate limits) are tried again; every other non-zero code is a
+    refusal that dead-letters with the reason. A rate limit waits a minute (the robots count
+    per minute).
+    """
+    if body is None:
+        return SendResult.failure(f"unreadable answer: {text[:200]}", True, text)
+    code = next((body[key] for key in code_keys if key in body), 0)
+    if code == 0:
+        return SendResult.success(text)
+    retry_after = 60.0 if code in rate_limited else None
+    message = f"{code_keys[0]} {code}: {str(body.get(message_key, ''))[:200]}"
+    return SendResult.failure(message, code in retryable, text, retry_after)
+
+
+class HttpChannel:
+    """What every HTTP channel shares: one POST per batch, the HTTP status judged first, then
+    the platform's own verdict from the body (the robots refuse with HTTP 200 + a code).
+
+    Subclasses say what to send (``request``) and how to read a 2xx answer (``verdict``).
+    """
+
+    def __init__(self, settings: Any, templates_dir: str | None = None) -> None:
+        self.settings = settings
+        self.name: str = settings.name
+        self.max_batch: int = settings.max_alerts_per_message
+        self.templates_dir = templates_dir
+        url = settings.url
+        self.url: str = url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)
+        secret = getattr(settings, "secret", None)
+        self.secret: str | None = secret.get_secret_value() if secret else None
+        self.mask = Masker.for_url(self.url, self.secret)
+
+    def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
+        """(URL, JSON body or raw bytes, extra headers) of the one request for ``batch``."""
+        raise NotImplementedError
+
+    def verdict(self, response: requests.Response) -> SendResult:
+        """The verdict of a 2xx answer (default: any 2xx is a success)."""
+        return SendResult.success(self.mask(response.text[:500]), response.status_code)
+
+    def send(self, batch: list[Outgoing]) -> SendResult:
+        url, body, headers = self.request(batch)
+        try:
+            response = post_json(url, body, self.settings.timeout.total_seconds(), headers)
+        except requests.RequestException as exc:
+            return request_failure(exc, self.mask)
+        return classify_http(response, self.mask) or self.verdict(response)
+
+
 def truncate_utf8(text: str, limit: int, marker: str = "\n\n…（内容过长，已截断）") -> str:
     """Cut ``text`` to at most ``limit`` UTF-8 bytes, on a character boundary, with a marker."""
     raw = text.encode()

@@ -19,20 +19,18 @@ from urllib.parse import quote_plus
 import requests
 
 from alerts.channels.base import (
-    Masker,
+    HttpChannel,
     Outgoing,
     SendResult,
-    classify_http,
+    classify_code,
     json_body,
-    post_json,
-    request_failure,
     truncate_utf8,
 )
 from alerts.render import plain_title, render
 
 MAX_TEXT_BYTES = 20_000
-RETRYABLE_CODES = {-1, 130101, 130102}
-RATE_LIMIT_CODES = {130101, 130102}
+RETRYABLE_CODES = frozenset({-1, 130101, 130102})
+RATE_LIMIT_CODES = frozenset({130101, 130102})
 
 
 def signature(secret: str, timestamp_ms: int) -> str:
@@ -50,27 +48,7 @@ def signed_url(url: str, secret: str | None, now: float | None = None) -> str:
     return f"{url}{joiner}timestamp={timestamp}&sign={signature(secret, timestamp)}"
 
 
-def classify_errcode(body: dict[str, Any] | None, text: str) -> SendResult:
-    if body is None:
-        return SendResult.failure(f"unreadable answer: {text[:200]}", True, text)
-    code = body.get("errcode", 0)
-    if code == 0:
-        return SendResult.success(text)
-    message = f"errcode {code}: {body.get('errmsg', '')}"
-    retry_after = 60.0 if code in RATE_LIMIT_CODES else None
-    return SendResult.failure(message, code in RETRYABLE_CODES, text, retry_after)
-
-
-class DingTalkChannel:
-    def __init__(self, settings: Any, templates_dir: str | None = None) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self.max_batch = settings.max_alerts_per_message
-        self.templates_dir = templates_dir
-        self.url = settings.url.get_secret_value()
-        self.secret = settings.secret.get_secret_value() if settings.secret else None
-        self.mask = Masker.for_url(self.url, self.secret)
-
+class DingTalkChannel(HttpChannel):
     def message(self, batch: list[Outgoing]) -> dict[str, Any]:
         payloads = [item.payload for item in batch]
         lang = self.settings.language
@@ -86,15 +64,13 @@ class DingTalkChannel:
             "at": {"atMobiles": list(self.settings.at_mobiles), "isAtAll": self.settings.at_all},
         }
 
-    def send(self, batch: list[Outgoing]) -> SendResult:
-        body = self.message(batch)
-        try:
-            response = post_json(
-                signed_url(self.url, self.secret), body, self.settings.timeout.total_seconds()
-            )
-        except requests.RequestException as exc:
-            return request_failure(exc, self.mask)
-        verdict = classify_http(response, self.mask)
-        if verdict is not None:
-            return verdict
-        return classify_errcode(json_body(response), self.mask(response.text[:1000]))
+    def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
+        return signed_url(self.url, self.secret), self.message(batch), {}
+
+    def verdict(self, response: requests.Response) -> SendResult:
+        return classify_code(
+            json_body(response),
+            self.mask(response.text[:1000]),
+            retryable=RETRYABLE_CODES,
+            rate_limited=RATE_LIMIT_CODES,
+        )

@@ -19,19 +19,17 @@ from typing import Any
 import requests
 
 from alerts.channels.base import (
-    Masker,
+    HttpChannel,
     Outgoing,
     SendResult,
-    classify_http,
+    classify_code,
     json_body,
-    post_json,
-    request_failure,
     truncate_utf8,
 )
 from alerts.render import plain_title, render
 
 MAX_BODY_BYTES = 20_000
-RETRYABLE_CODES = {11232, 9499, 99991400}
+RETRYABLE_CODES = frozenset({11232, 9499, 99991400})
 TEMPLATES = {"red": "red", "orange": "orange", "yellow": "yellow", None: "blue"}
 
 
@@ -40,28 +38,7 @@ def signature(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
 
 
-def classify_code(body: dict[str, Any] | None, text: str) -> SendResult:
-    if body is None:
-        return SendResult.failure(f"unreadable answer: {text[:200]}", True, text)
-    code = body.get("code", body.get("StatusCode", 0))
-    if code == 0:
-        return SendResult.success(text)
-    retry_after = 60.0 if code in RETRYABLE_CODES else None
-    return SendResult.failure(
-        f"code {code}: {body.get('msg', '')[:200]}", code in RETRYABLE_CODES, text, retry_after
-    )
-
-
-class FeishuChannel:
-    def __init__(self, settings: Any, templates_dir: str | None = None) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self.max_batch = settings.max_alerts_per_message
-        self.templates_dir = templates_dir
-        self.url = settings.url.get_secret_value()
-        self.secret = settings.secret.get_secret_value() if settings.secret else None
-        self.mask = Masker.for_url(self.url, self.secret)
-
+class FeishuChannel(HttpChannel):
     def message(self, batch: list[Outgoing], now: float | None = None) -> dict[str, Any]:
         payloads = [i.payload for i in batch]
         lang = self.settings.language
@@ -90,14 +67,15 @@ class FeishuChannel:
             body = {"timestamp": str(timestamp), "sign": signature(self.secret, timestamp), **body}
         return body
 
-    def send(self, batch: list[Outgoing]) -> SendResult:
-        try:
-            response = post_json(
-                self.url, self.message(batch), self.settings.timeout.total_seconds()
-            )
-        except requests.RequestException as exc:
-            return request_failure(exc, self.mask)
-        verdict = classify_http(response, self.mask)
-        if verdict is not None:
-            return verdict
-        return classify_code(json_body(response), self.mask(response.text[:1000]))
+    def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
+        return self.url, self.message(batch), {}
+
+    def verdict(self, response: requests.Response) -> SendResult:
+        return classify_code(
+            json_body(response),
+            self.mask(response.text[:1000]),
+            code_keys=("code", "StatusCode"),
+            message_key="msg",
+            retryable=RETRYABLE_CODES,
+            rate_limited=RETRYABLE_CODES,
+        )

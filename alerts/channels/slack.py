@@ -12,14 +12,7 @@ from typing import Any
 
 import requests
 
-from alerts.channels.base import (
-    Masker,
-    Outgoing,
-    SendResult,
-    classify_http,
-    post_json,
-    request_failure,
-)
+from alerts.channels.base import HttpChannel, Outgoing, SendResult
 from alerts.render import plain_title, render
 
 SECTION_CHARS = 3000
@@ -45,15 +38,7 @@ def _sections(text: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": c}} for c in chunks]
 
 
-class SlackChannel:
-    def __init__(self, settings: Any, templates_dir: str | None = None) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self.max_batch = settings.max_alerts_per_message
-        self.templates_dir = templates_dir
-        self.url = settings.url.get_secret_value()
-        self.mask = Masker.for_url(self.url)
-
+class SlackChannel(HttpChannel):
     def message(self, batch: list[Outgoing]) -> dict[str, Any]:
         payloads = [i.payload for i in batch]
         lang = self.settings.language
@@ -64,16 +49,11 @@ class SlackChannel:
         header = {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}
         return {"text": title, "blocks": [header, *_sections(text)]}
 
-    def send(self, batch: list[Outgoing]) -> SendResult:
-        try:
-            response = post_json(
-                self.url, self.message(batch), self.settings.timeout.total_seconds()
-            )
-        except requests.RequestException as exc:
-            return request_failure(exc, self.mask)
-        verdict = classify_http(response, self.mask)
-        if verdict is not None:
-            return verdict
+    def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
+        return self.url, self.message(batch), {}
+
+    def verdict(self, response: requests.Response) -> SendResult:
+        """Slack answers a plain ``ok``; anything else in a 2xx is not a delivery."""
         text = self.mask(response.text[:500])
         if text.strip() != "ok":
             return SendResult.failure(f"unexpected answer: {text[:200]}", False, text)

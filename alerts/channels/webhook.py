@@ -15,16 +15,7 @@ import json
 import time
 from typing import Any
 
-import requests
-
-from alerts.channels.base import (
-    Masker,
-    Outgoing,
-    SendResult,
-    classify_http,
-    post_json,
-    request_failure,
-)
+from alerts.channels.base import HttpChannel, Outgoing
 from alerts.render import plain_title
 
 PAYLOAD_VERSION = "1"
@@ -87,19 +78,14 @@ def build_body(
     }
 
 
-class WebhookChannel:
-    max_batch = 1
+class WebhookChannel(HttpChannel):
+    """One notification per request, so a receiver's idempotency key names exactly one."""
 
     def __init__(self, settings: Any, templates_dir: str | None = None) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self.templates_dir = templates_dir
-        self.url = str(settings.url)
-        secret = settings.secret.get_secret_value() if settings.secret else None
-        self.secret = secret
-        self.mask = Masker.for_url(self.url, secret)
+        super().__init__(settings, templates_dir)
+        self.max_batch = 1
 
-    def send(self, batch: list[Outgoing]) -> SendResult:
+    def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
         assert len(batch) == 1, "the webhook sends one notification per request"
         item = batch[0]
         now = time.time()
@@ -114,9 +100,4 @@ class WebhookChannel:
         }
         if self.secret:
             headers["X-Yuqing-Signature"] = sign(self.secret, body)
-        try:
-            response = post_json(self.url, body, self.settings.timeout.total_seconds(), headers)
-        except requests.RequestException as exc:
-            return request_failure(exc, self.mask)
-        verdict = classify_http(response, self.mask)
-        return verdict or SendResult.success(self.mask(response.text[:500]), response.status_code)
+        return self.url, body, headers

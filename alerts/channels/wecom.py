@@ -13,45 +13,21 @@ from typing import Any
 import requests
 
 from alerts.channels.base import (
-    Masker,
+    HttpChannel,
     Outgoing,
     SendResult,
-    classify_http,
+    classify_code,
     json_body,
-    post_json,
-    request_failure,
     truncate_utf8,
 )
 from alerts.render import render
 
 MAX_CONTENT_BYTES = 4096
-RETRYABLE_CODES = {-1, 45009, 45033}
+RETRYABLE_CODES = frozenset({-1, 45009, 45033})
+RATE_LIMIT_CODES = frozenset({45009})
 
 
-def classify_errcode(body: dict[str, Any] | None, text: str) -> SendResult:
-    if body is None:
-        return SendResult.failure(f"unreadable answer: {text[:200]}", True, text)
-    code = body.get("errcode", 0)
-    if code == 0:
-        return SendResult.success(text)
-    retry_after = 60.0 if code == 45009 else None
-    return SendResult.failure(
-        f"errcode {code}: {body.get('errmsg', '')[:200]}",
-        code in RETRYABLE_CODES,
-        text,
-        retry_after,
-    )
-
-
-class WeComChannel:
-    def __init__(self, settings: Any, templates_dir: str | None = None) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self.max_batch = settings.max_alerts_per_message
-        self.templates_dir = templates_dir
-        self.url = settings.url.get_secret_value()
-        self.mask = Masker.for_url(self.url)
-
+class WeComChannel(HttpChannel):
     def message(self, batch: list[Outgoing]) -> dict[str, Any]:
         text = render(
             "markdown.md.j2", [i.payload for i in batch], self.settings.language, self.templates_dir
@@ -63,14 +39,13 @@ class WeComChannel:
             "markdown": {"content": truncate_utf8(text, MAX_CONTENT_BYTES)},
         }
 
-    def send(self, batch: list[Outgoing]) -> SendResult:
-        try:
-            response = post_json(
-                self.url, self.message(batch), self.settings.timeout.total_seconds()
-            )
-        except requests.RequestException as exc:
-            return request_failure(exc, self.mask)
-        verdict = classify_http(response, self.mask)
-        if verdict is not None:
-            return verdict
-        return classify_errcode(json_body(response), self.mask(response.text[:1000]))
+    def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
+        return self.url, self.message(batch), {}
+
+    def verdict(self, response: requests.Response) -> SendResult:
+        return classify_code(
+            json_body(response),
+            self.mask(response.text[:1000]),
+            retryable=RETRYABLE_CODES,
+            rate_limited=RATE_LIMIT_CODES,
+        )
