@@ -16,10 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from operator import is_not
 
 from sentiment.features import clean_folded, fold, ngrams
 from sentiment.mentions import MentionTerms
 
+_IS_NOT_NONE = partial(is_not, None)
 MARK = "ⓔ"
 """Stands for the entity in its context (already in folded form: ``fold("Ⓔ") == "ⓔ"``)."""
 
@@ -82,7 +85,7 @@ class TargetModel:
         return self.probability_of(context_features(text, spans, self.window, folded))
 
     def probability_of(self, feats: set[str]) -> float:
-        ratios = [r for r in map(self._ratio.get, feats) if r is not None]
+        ratios = list(filter(_IS_NOT_NONE, map(self._ratio.get, feats)))  # C loops
         logit = (sum(ratios) / math.sqrt(len(ratios)) if ratios else 0.0) + self._prior
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit / self.temperature))))
 

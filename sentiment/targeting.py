@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 _SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;…]*|[。！？!?；;\n]+")
 
@@ -27,9 +28,13 @@ class Judgement:
     """The deciding window's own score (to pick between two judgements' sentences)."""
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Start/end offsets of the sentences of ``text`` (punctuation kept with its sentence)."""
-    return [(m.start(), m.end()) for m in _SENTENCE_RE.finditer(text) if m.group().strip()]
+@lru_cache(maxsize=32)
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Start/end offsets of the sentences of ``text`` (punctuation kept with its sentence).
+
+    Cached: judging one post asks for its sentences several times (windows, lead, whole).
+    """
+    return tuple((m.start(), m.end()) for m in _SENTENCE_RE.finditer(text) if m.group().strip())
 
 
 def window_spans(
