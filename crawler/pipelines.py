@@ -14,7 +14,7 @@ import sys
 import threading
 import zlib
 from functools import lru_cache
-from typing import Any
+from typing import Any, TextIO
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
@@ -309,7 +309,7 @@ class DryRunPipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.report = report_for(crawler)
-        self.out = sys.stdout
+        self.out: TextIO | None = sys.stdout
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DryRunPipeline:
@@ -318,7 +318,11 @@ class DryRunPipeline:
         return cls(crawler)
 
     def process_item(self, item: PostItem) -> PostItem:
-        self.out.write(json.dumps(item.for_output(), ensure_ascii=False) + "\n")
-        self.out.flush()
+        if self.out is not None:
+            try:
+                self.out.write(json.dumps(item.for_output(), ensure_ascii=False) + "\n")
+                self.out.flush()
+            except BrokenPipeError:  # `… --dry-run | head`: the reader has seen enough
+                self.out = None
         self.report.new_posts += 0 if item.engagement_only else 1
         return item

@@ -452,7 +452,7 @@ def test_demo_config_is_complete(demo_settings: Settings) -> None:
     assert (forum.kind, news.kind) == ("html", "rss")
     assert forum.allow_private and news.allow_private
     assert str(news.url) == "http://127.0.0.1:8765/news/rss.xml"
-    assert {r.type for r in demo_settings.alerts.rules} == {"spike", "threshold"}
+    assert {r.type for r in demo_settings.alerts.rules} == {"spike", "instant"}
     spike = next(r for r in demo_settings.alerts.rules if r.type == "spike")
     assert (spike.window, spike.min_current) == (timedelta(hours=1), 3)
     channel = demo_settings.alerts.channels[0]
