@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -106,15 +107,26 @@ def demo(workdir: str, keep: bool, cycles: int) -> None:
     click.secho("\n== what next", bold=True)
     if seen == 0:
         click.secho("   no alert reached the receiver — see `yuqing status` below", fg="red")
-    env = f"YUQING_DATABASE_URL=sqlite:///{db_path}"
+    env = f"YUQING_DATABASE_URL=sqlite:///{db_path} {_yuqing_command()}"
     click.echo(f"   the posts are in {db_path}")
-    click.echo(f"   review flagged posts:   {env} yuqing review list")
-    click.echo(f"   read one:               {env} yuqing review show ID")
-    click.echo(
-        f"   mark it:                {env} yuqing review mark ID handled --note '已回电' --by 张三"
-    )
-    click.echo(f"   source health, outbox:  {env} yuqing status")
+    click.echo(f"   review flagged posts:   {env} review list")
+    click.echo(f"   read one:               {env} review show ID")
+    click.echo(f"   mark it:                {env} review mark ID handled --note '已回电' --by 张三")
+    click.echo(f"   source health, outbox:  {env} status")
+    click.echo(f"   alerts and deliveries:  {env} alerts list")
     raise SystemExit(0 if seen else 1)
+
+
+def _yuqing_command() -> str:
+    """How the user can run ``yuqing`` again: the script beside this Python (``.venv/bin/yuqing``
+    after ``make demo``, which is not on PATH), shown relative to the working directory."""
+    script = Path(sys.executable).parent / "yuqing"
+    if not script.exists() or shutil.which("yuqing") == str(script):
+        return "yuqing"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def _run_demo_cycles(

@@ -6,10 +6,12 @@ step (``yuqing.analyze``) turns it into plain arguments.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
+from sentiment.severity import SeverityTable
 from yuqing.settings._base import StrictModel
 
 SEVERITY_LEVELS = ("red", "orange", "yellow")
@@ -22,6 +24,15 @@ class Tier(StrictModel):
     points: float = Field(ge=0, le=100)
 
 
+_DEFAULTS = SeverityTable()
+"""The shipped rule table lives in the pure core (``sentiment.severity``); the config's defaults
+are read from it, so the two never drift apart."""
+
+
+def _tiers(pairs: Sequence[tuple[int, float]]) -> list[Tier]:
+    return [Tier(at_least=at_least, points=points) for at_least, points in pairs]
+
+
 class SeveritySettings(StrictModel):
     """The rule table behind red / orange / yellow (see ``sentiment.severity``).
 
@@ -29,33 +40,15 @@ class SeveritySettings(StrictModel):
     the first level whose threshold the points reach is the post's severity.
     """
 
-    negative_points: float = Field(default=2.5, ge=0, le=100)
-    only_negative: bool = True
-    category_points: dict[str, float] = {
-        "regulator": 3.5,
-        "legal": 3.5,
-        "media": 3.5,
-        "group_action": 3.5,
-        "scam": 2.0,
-        "collection": 2.0,
-        "credit_report": 1.0,
-        "fees": 1.0,
-        "disclosure": 1.0,
-        "contract": 0.5,
-        "repayment": 0.5,
-        "service": 0.5,
-        "app_failure": 0.5,
-    }
-    category_points_max: float = Field(default=5.0, ge=0, le=100)
-    replies: list[Tier] = [Tier(at_least=20, points=1), Tier(at_least=100, points=2)]
-    views: list[Tier] = [
-        Tier(at_least=1_000, points=0.5),
-        Tier(at_least=10_000, points=1),
-        Tier(at_least=100_000, points=2),
-    ]
-    reposts: list[Tier] = [Tier(at_least=5, points=1), Tier(at_least=20, points=2)]
-    engagement_points_max: float = Field(default=3.0, ge=0, le=100)
-    thresholds: dict[str, float] = {"red": 9.0, "orange": 6.0, "yellow": 2.5}
+    negative_points: float = Field(default=_DEFAULTS.negative_points, ge=0, le=100)
+    only_negative: bool = _DEFAULTS.only_negative
+    category_points: dict[str, float] = dict(_DEFAULTS.category_points)
+    category_points_max: float = Field(default=_DEFAULTS.category_points_max, ge=0, le=100)
+    replies: list[Tier] = _tiers(_DEFAULTS.replies)
+    views: list[Tier] = _tiers(_DEFAULTS.views)
+    reposts: list[Tier] = _tiers(_DEFAULTS.reposts)
+    engagement_points_max: float = Field(default=_DEFAULTS.engagement_points_max, ge=0, le=100)
+    thresholds: dict[str, float] = dict(_DEFAULTS.thresholds)
 
     @field_validator("thresholds")
     @classmethod
