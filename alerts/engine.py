@@ -378,6 +378,16 @@ def _delivery(
     return delivery
 
 
+def _category_names(settings: Any) -> dict[str, str]:
+    """Category id → the taxonomy's Chinese name (a PR group reads 催收, not ``collection``)."""
+    try:
+        taxonomy = settings.sentiment.taxonomy()
+    except Exception:  # noqa: BLE001 - a message with ids beats no message
+        log.warning("taxonomy not loaded; alert messages show category ids", exc_info=True)
+        return {}
+    return {cid: category.name for cid, category in taxonomy.categories.items()}
+
+
 def build_payload(
     settings: Any,
     rule: RuleSettings,
@@ -394,8 +404,10 @@ def build_payload(
     if decision.baseline is not None:
         floor = getattr(rule, "baseline_floor", 0.5)
         ratio = round(decision.current / max(decision.baseline, floor), 2)
+    names = _category_names(settings)
     for post in posts:
         post["review_url"] = f"{base}/posts/{post['id']}"
+        post["category_names"] = [names.get(c, c) for c in post.get("categories") or []]
     return {
         "alert_id": alert.id,
         "rule": rule.name,

@@ -399,3 +399,31 @@ def test_flatline_rule_on_posts_that_stopped(db_url: str, make_settings) -> None
     assert [(n["key"], n["kind"]) for n in report.notifications] == [("tieba", "new")]
     with session_scope(db_url) as session:
         assert "usually 12.0" in session.scalars(select(Alert)).one().summary
+
+
+def test_messages_name_categories_the_taxonomy_way(db_url: str, make_settings) -> None:
+    """A PR group reads 催收 and 利率/费用, not ``collection``; custom categories too."""
+    from alerts.render import render
+
+    settings = make_settings(
+        alerts=webhook_config("http://127.0.0.1:9/hook", SECRET),
+        sentiment={"taxonomy_extra": {"insurance": {"name": "捆绑保险", "terms": ["强制保险"]}}},
+    )
+    steady_stream(db_url, NOW, 8, 1)
+    insert_posts(
+        db_url,
+        [
+            make_post(NOW - timedelta(minutes=m), categories=["collection", "fees", "insurance"])
+            for m in range(1, 9)
+        ],
+    )
+    evaluate(settings, NOW)
+    with session_scope(db_url) as session:
+        payload = session.scalars(select(Notification)).one().payload
+    assert payload["posts"][0]["category_names"] == [
+        settings.sentiment.taxonomy().display_name("collection"),
+        settings.sentiment.taxonomy().display_name("fees"),
+        "捆绑保险",
+    ]
+    text = render("markdown.md.j2", [payload], "zh", None)
+    assert "捆绑保险" in text and "collection" not in text

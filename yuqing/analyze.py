@@ -36,20 +36,12 @@ def cached_model(path: str) -> SentimentModel:
     return load_model(path)
 
 
-@lru_cache(maxsize=8)
-def _cached_taxonomy(path: str | None, extra_json: str) -> Taxonomy:
-    return Taxonomy.load(path, json.loads(extra_json) or None)
-
-
 def model_path(sentiment: SentimentSettings) -> Path:
     return Path(sentiment.model_path).expanduser() if sentiment.model_path else SHIPPED_MODEL
 
 
 def taxonomy_for(sentiment: SentimentSettings) -> Taxonomy:
-    extra = {
-        cid: row.model_dump(exclude_none=True) for cid, row in sentiment.taxonomy_extra.items()
-    }
-    return _cached_taxonomy(sentiment.taxonomy_file, json.dumps(extra, sort_keys=True))
+    return sentiment.taxonomy()
 
 
 def severity_table(severity: SeveritySettings) -> SeverityTable:

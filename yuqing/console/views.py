@@ -218,12 +218,7 @@ def _category_names() -> dict[str, str]:
         return cached
     names: dict[str, str] = {}
     try:
-        from sentiment.taxonomy import Taxonomy
-
-        sentiment_settings = _settings().sentiment
-        taxonomy = Taxonomy.load(
-            sentiment_settings.taxonomy_file, getattr(sentiment_settings, "taxonomy_extra", None)
-        )
+        taxonomy = _settings().sentiment.taxonomy()
         names = {cid: cat.name for cid, cat in taxonomy.categories.items()}
     except Exception:  # noqa: BLE001 - names are a nicety; the ids still show
         current_app.logger.warning("taxonomy not loaded; showing category ids", exc_info=True)

@@ -6,12 +6,15 @@ step (``yuqing.analyze``) turns it into plain arguments.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
 from sentiment.severity import SeverityTable
+from sentiment.taxonomy import Taxonomy
 from yuqing.settings._base import StrictModel
 
 SEVERITY_LEVELS = ("red", "orange", "yellow")
@@ -22,6 +25,11 @@ class Tier(StrictModel):
 
     at_least: int = Field(ge=0)
     points: float = Field(ge=0, le=100)
+
+
+@lru_cache(maxsize=8)
+def _load_taxonomy(path: str | None, extra_json: str) -> Taxonomy:
+    return Taxonomy.load(path, json.loads(extra_json) or None)
 
 
 _DEFAULTS = SeverityTable()
@@ -95,6 +103,12 @@ class SentimentSettings(StrictModel):
         if self.negative_below > self.positive_above:
             raise ValueError("negative_below must not be above positive_above")
         return self
+
+    def taxonomy(self) -> Taxonomy:
+        """The configured complaint taxonomy (file + ``taxonomy_extra``), loaded once per
+        process: the analyze step tags with it, the console and alert messages name with it."""
+        extra = {cid: row.model_dump(exclude_none=True) for cid, row in self.taxonomy_extra.items()}
+        return _load_taxonomy(self.taxonomy_file, json.dumps(extra, sort_keys=True))
 
     @model_validator(mode="after")
     def _taxonomy_loads(self) -> SentimentSettings:
