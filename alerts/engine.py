@@ -23,6 +23,7 @@ from alerts import queries, rules
 from alerts.queries import Key
 from alerts.rules_lifecycle import (
     AlertMemory,
+    keeps_firing,
     notify_kind,
     quiet_hours_end,
     severe_enough,
@@ -232,9 +233,16 @@ def _evaluate_rule(
                 alert.last_notified_count,
                 frozenset(int(i) for i in alert.post_ids or []),
             )
+        firing_now = keeps_firing(
+            decision.firing,
+            alert is not None,
+            alert.condition_met_at if alert is not None else None,
+            now,
+            rule.keep_firing_for,
+        )
         kind = notify_kind(
             memory,
-            decision.firing,
+            firing_now,
             decision.current,
             now,
             rule.growth_step,
@@ -242,7 +250,7 @@ def _evaluate_rule(
             obs.post_ids,
             isinstance(rule, InstantRule),
         )
-        if alert is None and not decision.firing:
+        if alert is None and not firing_now:
             continue
         if alert is None:
             alert = Alert(
@@ -258,6 +266,8 @@ def _evaluate_rule(
         alert.last_evaluated_at = now
         alert.summary = decision.reason
         if decision.firing:
+            alert.condition_met_at = now
+        if firing_now:
             report.firing += 1
             alert.current_count = decision.current
             alert.baseline = decision.baseline

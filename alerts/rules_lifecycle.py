@@ -55,6 +55,27 @@ def notify_kind(
     return None
 
 
+def keeps_firing(
+    condition: bool,
+    was_firing: bool,
+    condition_met_at: datetime | None,
+    now: datetime,
+    keep_firing_for: timedelta,
+) -> bool:
+    """Whether an alert counts as firing now (Prometheus's ``keep_firing_for``).
+
+    A firing alert whose condition lapses stays firing until the condition has been false for
+    ``keep_firing_for``: a count hovering around its threshold then sends one alert and one
+    "resolved", not a resolved/new pair every few minutes — the flapping that makes a PR group
+    mute the robot.
+    """
+    if condition:
+        return True
+    if not was_firing or condition_met_at is None:
+        return False
+    return now - condition_met_at < keep_firing_for
+
+
 def silence_matches(matchers: Mapping[str, str], rule: str, key: str, text: str) -> bool:
     """A silence matches when every matcher it has matches.
 

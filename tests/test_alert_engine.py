@@ -427,3 +427,35 @@ def test_messages_name_categories_the_taxonomy_way(db_url: str, make_settings) -
     ]
     text = render("markdown.md.j2", [payload], "zh", None)
     assert "捆绑保险" in text and "collection" not in text
+
+
+@pytest.mark.parametrize(
+    ("keep_firing_for", "expected"),
+    [
+        ("30m", [(0, "new"), (80, "resolved")]),
+        ("0s", [(0, "new"), (10, "resolved"), (20, "new"), (80, "resolved")]),  # flapping
+    ],
+)
+def test_a_count_hovering_at_its_threshold_does_not_flap(
+    db_url: str, make_settings, keep_firing_for: str, expected: list[tuple[int, str]]
+) -> None:
+    """Above, below, above again within minutes: with ``keep_firing_for`` one "new" and one
+    "resolved" once the condition stayed false that long; without it, a resolved/new pair."""
+    config = webhook_config(
+        "http://127.0.0.1:9/hook",
+        SECRET,
+        type="threshold",
+        count=5,
+        window="1h",
+        keep_firing_for=keep_firing_for,
+    )
+    del config["rules"][0]["baseline_windows"], config["rules"][0]["min_current"]
+    settings = make_settings(alerts=config)
+    insert_posts(db_url, [make_post(NOW - timedelta(minutes=55 - m)) for m in range(5)])
+    kinds = []
+    for minutes in (0, 10, 20, 40, 80):  # the first posts leave the 1 h window before +10 min
+        if minutes == 20:  # five more posts: above the threshold again until +75 min
+            insert_posts(db_url, [make_post(NOW + timedelta(minutes=15 + m)) for m in range(5)])
+        report = evaluate(settings, NOW + timedelta(minutes=minutes))
+        kinds += [(minutes, n["kind"]) for n in report.notifications]
+    assert kinds == expected

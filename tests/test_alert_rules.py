@@ -285,3 +285,23 @@ def test_quiet_hours_end_in_shanghai() -> None:
 )
 def test_severe_enough(severity: str | None, at_least: str | None, passes: bool) -> None:
     assert severe_enough(severity, at_least) is passes
+
+
+@pytest.mark.parametrize(
+    ("condition", "was_firing", "met_minutes_ago", "expected"),
+    [
+        (True, False, None, True),  # a new alert
+        (False, False, None, False),  # nothing
+        (False, True, 5, True),  # lapsed 5 min ago: keep firing (15 min)
+        (False, True, 15, False),  # lapsed for the whole 15 min: resolve
+        (False, True, None, False),
+    ],
+)
+def test_keeps_firing(condition, was_firing, met_minutes_ago, expected) -> None:
+    from datetime import datetime, timedelta
+
+    from alerts.rules_lifecycle import keeps_firing
+
+    now = datetime(2026, 11, 28, 12, 0)
+    met = None if met_minutes_ago is None else now - timedelta(minutes=met_minutes_ago)
+    assert keeps_firing(condition, was_firing, met, now, timedelta(minutes=15)) is expected

@@ -121,7 +121,7 @@ def show_cmd(config_path: str | None, post_id: int, as_json: bool) -> None:
             f"发布 published:  {local_time(post.published_at)} (北京时间)",
             f"情感 sentiment:  {post.label or '未分析'}  score={_fmt(post.score)}",
             f"级别 severity:   {SEVERITY_NAMES.get(post.severity or '', '-')}",
-            f"类别 categories: {', '.join(post.categories or []) or '-'}",
+            f"类别 categories: {_category_text(settings, post.categories)}",
             f"命中 matched:    {', '.join(post.matched_terms or []) or '-'}",
             f"依据 deciding:   {terminal_safe(post.deciding_sentence) or '-'}",
             f"状态 status:     {STATUS_NAMES.get(post.review_status, post.review_status)}",
@@ -203,6 +203,17 @@ def report_cmd(config_path: str | None, days: int, target_hours: int, as_json: b
     )
     median = "-" if rep.median_hours is None else f"{rep.median_hours:.1f} h"
     click.echo(f"median time to first handling: {median}")
+
+
+def _category_text(settings, categories: list[str] | None) -> str:  # noqa: ANN001
+    """``催收 (collection), 利率/费用 (fees)``: the taxonomy's names, with the ids filters use."""
+    if not categories:
+        return "-"
+    try:
+        taxonomy = settings.sentiment.taxonomy()
+    except Exception:  # noqa: BLE001 - the ids alone still say it
+        return ", ".join(categories)
+    return ", ".join(f"{taxonomy.display_name(c)} ({c})" for c in categories)
 
 
 def _fmt(value: float | None) -> str:

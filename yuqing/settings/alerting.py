@@ -51,6 +51,8 @@ class RuleBase(StrictModel):
     group_by: list[Literal["source", "category", "severity"]] = []
     channels: list[str] = Field(min_length=1)
     repeat_interval: Duration = timedelta(hours=4)
+    keep_firing_for: Duration = timedelta(minutes=15)
+    """After the condition lapses, stay firing this long before "resolved" (no flapping)."""
     """While firing, say "still elevated" at most this often."""
     growth_step: int = Field(default=5, ge=0)
     """Notify again when the count has grown by this much since the last message (0 = never)."""
@@ -111,6 +113,8 @@ class FlatlineRule(RuleBase):
     """Source health: a source failing N runs in a row, blocked, or silent for too long."""
 
     type: Literal["flatline"]
+    keep_firing_for: Duration = timedelta(0)
+    """A source that works again is healthy at once."""
     filter: RuleFilter = RuleFilter(label=None)
     group_by: list[Literal["source", "category", "severity"]] = ["source"]
     max_failures: int = Field(default=3, ge=1)

@@ -164,6 +164,8 @@ class Alert(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_evaluated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    condition_met_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """The last evaluation at which the rule's condition held (``keep_firing_for`` counts from it)."""
     current_count: Mapped[int] = mapped_column(Integer, default=0)
     baseline: Mapped[float | None] = mapped_column(Float)
     last_notified_at: Mapped[datetime | None] = mapped_column(DateTime)

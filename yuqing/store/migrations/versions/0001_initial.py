@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 20:16:24.716684
+Create Date: 2026-11-28 21:38:33.407997
 """
 
 from alembic import op
@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('started_at', sa.DateTime(), nullable=False),
     sa.Column('last_evaluated_at', sa.DateTime(), nullable=False),
     sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('condition_met_at', sa.DateTime(), nullable=True),
     sa.Column('current_count', sa.Integer(), nullable=False),
     sa.Column('baseline', sa.Float(), nullable=True),
     sa.Column('last_notified_at', sa.DateTime(), nullable=True),
