@@ -58,6 +58,24 @@ def select(node: Any, selector: Any) -> list[Any]:
     return list(node.css(selector.css) if selector.css else node.xpath(selector.xpath))
 
 
+_COMMENT_MARKERS = re.compile(r"<!--|-->")
+
+
+def select_page(response: Any, selector: Any) -> tuple[Any, list[Any]]:
+    """(root, matches) of ``selector`` on a page; when nothing matches and the page hides its
+    markup in HTML comments — BigPipe pages such as Baidu Tieba's thread list, served inside
+    ``<code><!-- … --></code>`` and revealed by JavaScript — the comments are opened and the
+    selector runs again. Later look-ups on the page (next page) should use the returned root."""
+    found = select(response, selector)
+    text = getattr(response, "text", "")
+    if found or "<!--" not in text:
+        return response, found
+    from parsel import Selector
+
+    opened = Selector(text=_COMMENT_MARKERS.sub("", text), base_url=response.url)
+    return opened, select(opened, selector)
+
+
 def texts(node: Any, selector: Any) -> list[str]:
     """Each match as text: elements rendered with paragraphs, strings as they are."""
     out: list[str] = []

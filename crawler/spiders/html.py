@@ -21,6 +21,7 @@ from crawler.spiders.base import (
     links,
     parse_count,
     select,
+    select_page,
 )
 
 
@@ -189,7 +190,7 @@ class ListMixin(DetailMixin):
         self.report.pages += 1
         spec = self.source.list
         page = response.meta.get("yuqing_page", 1)
-        nodes = select(response, spec.item)
+        root, nodes = select_page(response, spec.item)
         if not nodes:
             self.report.error("empty_list", response.url, "list.item matched nothing")
             return
@@ -243,7 +244,7 @@ class ListMixin(DetailMixin):
             self.crawler.stats.inc_value("yuqing/incremental_stop")
             return
         if spec.next_page is not None and page < self.source.page_limit:
-            for href in links(response, spec.next_page)[:1]:
+            for href in links(root, spec.next_page)[:1]:
                 yield self.request(
                     response.urljoin(href),
                     self.parse_list,
