@@ -133,8 +133,9 @@ def observe(
             season = (
                 seasonal.get(key, [0] * rule.seasonal_periods) if seasonal is not None else None
             )
+            key_covered = _covered_for_key(session, rule, key, now, covered)
             observations.append(
-                Observation(key, rules.spike(series[-1], series[:-1], covered, params, season))
+                Observation(key, rules.spike(series[-1], series[:-1], key_covered, params, season))
             )
     elif isinstance(rule, ThresholdRule):
         for key, series in counts.items():
@@ -169,7 +170,23 @@ def _seasonal_counts(
 
 
 def _covered_windows(session: Session, rule: SpikeRule, now: datetime) -> int:
-    start = queries.history_start(session, rule.filter, now)
+    return _windows_since(queries.history_start(session, rule.filter, now), rule, now)
+
+
+def _covered_for_key(
+    session: Session, rule: SpikeRule, key: Key, now: datetime, covered: int
+) -> int:
+    """Warm-up per source: under ``group_by: [source]`` a newly added source has its own short
+    history, and must not spike on its first posts just because other sources are old."""
+    source = key.as_dict().get("source")
+    if source is None:
+        return covered
+    return min(
+        covered, _windows_since(queries.source_history_start(session, source, now), rule, now)
+    )
+
+
+def _windows_since(start: datetime | None, rule: SpikeRule, now: datetime) -> int:
     if start is None:
         return 0
     span = (now - rule.window) - start

@@ -207,6 +207,15 @@ def history_start(session: Session, rule_filter: RuleFilter, now: datetime) -> d
     return session.execute(query).scalar()
 
 
+def source_history_start(session: Session, source: str, now: datetime) -> datetime | None:
+    """The oldest stored post of one source: where that source's own baseline begins (an index
+    seek on ``(source, published_at)``)."""
+    query = select(func.min(Post.published_at)).where(
+        Post.source == source, Post.published_at < now
+    )
+    return session.execute(query).scalar()
+
+
 def post_ids(
     session: Session,
     rule_filter: RuleFilter,
@@ -311,6 +320,7 @@ __all__ = [
     "filter_clauses",
     "full_scan_count",
     "history_start",
+    "source_history_start",
     "post_ids",
     "source_health",
     "top_posts",

@@ -459,3 +459,16 @@ def test_a_count_hovering_at_its_threshold_does_not_flap(
         report = evaluate(settings, NOW + timedelta(minutes=minutes))
         kinds += [(minutes, n["kind"]) for n in report.notifications]
     assert kinds == expected
+
+
+def test_warm_up_is_per_source_under_group_by_source(db_url: str, make_settings) -> None:
+    """A source added today has no baseline of its own: its first busy hour is not a spike,
+    while the same burst on a source with eight hours of history is."""
+    settings = make_settings(
+        alerts=webhook_config("http://127.0.0.1:9/x", SECRET, group_by=["source"])
+    )
+    steady_stream(db_url, NOW, 8, 1, source="forum")
+    burst(db_url, NOW, 12, source="forum")
+    burst(db_url, NOW, 12, source="new_site")  # first posts ever from this source
+    report = evaluate(settings, NOW)
+    assert [(n["key"], n["kind"]) for n in report.notifications] == [("forum", "new")]

@@ -61,6 +61,7 @@ class Post(Base):
         Index("ix_posts_published_label", "published_at", "label", "source"),
         Index("ix_posts_unscored", "analyzed_at", "id"),
         Index("ix_posts_review", "review_status", "published_at"),
+        Index("ix_posts_source_published", "source", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 21:38:33.407997
+Create Date: 2026-11-28 21:44:16.279681
 """
 
 from alembic import op
@@ -151,6 +151,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_posts_published_label', ['published_at', 'label', 'source'], unique=False)
         batch_op.create_index('ix_posts_review', ['review_status', 'published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_posts_source'), ['source'], unique=False)
+        batch_op.create_index('ix_posts_source_published', ['source', 'published_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_posts_story_id'), ['story_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_posts_thread_url'), ['thread_url'], unique=False)
         batch_op.create_index('ix_posts_unscored', ['analyzed_at', 'id'], unique=False)
@@ -207,6 +208,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_posts_unscored')
         batch_op.drop_index(batch_op.f('ix_posts_thread_url'))
         batch_op.drop_index(batch_op.f('ix_posts_story_id'))
+        batch_op.drop_index('ix_posts_source_published')
         batch_op.drop_index(batch_op.f('ix_posts_source'))
         batch_op.drop_index('ix_posts_review')
         batch_op.drop_index('ix_posts_published_label')
