@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -24,24 +24,6 @@ __all__ = [
     "assign_ids",
     "load_posts",
 ]
-
-CAUSES = (
-    "fees",
-    "contract",
-    "repayment",
-    "collection",
-    "credit_report",
-    "service",
-    "disclosure",
-    "app_failure",
-    "scam",
-    "regulator",
-    "legal",
-    "media",
-    "group_action",
-)
-"""Complaint categories used in ``causes``: the ids of the shipped taxonomy
-(``sentiment/taxonomy.yaml``), so a post's expected categories compare directly."""
 
 FORUM_FIRST_ID = 58201
 """Thread ids start here, like a forum that has been running for a while."""
@@ -62,6 +44,9 @@ Cause = Literal[
     "media",
     "group_action",
 ]
+CAUSES: tuple[str, ...] = get_args(Cause)
+"""Complaint categories used in ``causes``: the ids of the shipped taxonomy
+(``sentiment/taxonomy.yaml``), so a post's expected categories compare directly."""
 
 
 class _Frozen(BaseModel):
