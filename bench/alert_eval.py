@@ -1,7 +1,8 @@
 """One rule evaluation with 1 M posts stored: the engine's bucketed SQL against a full scan.
 
     python bench/alert_eval.py                      # SQLite file in a temp folder
-    python bench/alert_eval.py --postgres postgresql+psycopg://root@127.0.0.1/bench
+    createdb -h 127.0.0.1 -U root yuqing_bench   # once; the bench resets its schema each run
+    python bench/alert_eval.py --postgres postgresql+psycopg://root@127.0.0.1/yuqing_bench
     python bench/alert_eval.py --posts 200000       # smaller, quicker
 
 Posts: a month of traffic (about 1,400 an hour), 30 % negative, 10 sources, categories and
