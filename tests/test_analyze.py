@@ -329,3 +329,48 @@ def test_analyze_command_rescores(make_settings, db_url: str, tmp_path: Path) ->
     assert first.exit_code == 0 and "2 posts scored" in first.output
     again = runner.invoke(sentiment, ["analyze", "--rescore", "--config", str(config)])
     assert "0 posts scored" in again.output  # same model version: nothing to redo
+
+
+def test_a_post_the_analysis_cannot_handle_is_recorded_not_a_stall(
+    db_url: str, make_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One post that makes the analyzer raise is marked with the reason; the others are scored,
+    and the next run does not trip over it again."""
+    from sentiment.analyzer import Analyzer
+    from yuqing.analyze import analyze_pending
+    from yuqing.store.db import session_scope
+    from yuqing.store.models import Post, utcnow
+
+    with session_scope(db_url) as session:
+        for n, title in enumerate(["中鼎经纬暴力催收", "BOOM 中鼎经纬", "中鼎经纬客服很好"]):
+            session.add(
+                Post(
+                    url=f"http://x.test/{n}",
+                    source="forum",
+                    title=title,
+                    content=title,
+                    published_at=utcnow(),
+                )
+            )
+    original = Analyzer.analyze
+
+    def flaky(self, title: str, content: str):  # noqa: ANN001, ANN202
+        if title.startswith("BOOM"):
+            raise ValueError("pathological input")
+        return original(self, title, content)
+
+    monkeypatch.setattr(Analyzer, "analyze", flaky)
+    settings = make_settings()
+    assert analyze_pending(settings) == 3
+    assert analyze_pending(settings) == 0
+    with session_scope(db_url) as session:
+        posts = {p.title: p for p in session.query(Post)}
+    assert posts["BOOM 中鼎经纬"].label is None
+    assert posts["BOOM 中鼎经纬"].model_version.startswith("error:")
+    assert "pathological input" in posts["BOOM 中鼎经纬"].deciding_sentence
+    assert posts["中鼎经纬暴力催收"].label is not None
+    from yuqing.status import collect_status, render_status
+
+    status = collect_status(settings, db_url)
+    assert status["posts"]["analysis_failed"] == 1
+    assert "1 failed analysis" in render_status(status)

@@ -68,6 +68,7 @@ def test_status_shows_health_runs_and_stuck_deliveries(make_settings, db_url: st
     assert forum["health"] == "failing" and forum["consecutive_failures"] == 3
     assert news["last_run"] is None and news["health"] == "never crawled"
     assert status["deliveries"] == {"dead": 1, "sent": 1}
+    assert status["posts"]["analysis_failed"] == 0
     text = render_status(status)
     assert "3 failures in a row" in text
     assert "never crawled" in text

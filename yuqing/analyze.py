@@ -103,7 +103,7 @@ def analyze_pending(settings: Settings, limit: int | None = None, rescore: bool 
         if not rows:
             break
         last_id = rows[-1].id
-        updates = [_score(analyzer, table, row, weights, settings) for row in rows]
+        updates = [_score_or_record(analyzer, table, row, weights, settings) for row in rows]
         with session_scope(url) as session:
             session.execute(update(Post), updates)
         done += len(updates)
@@ -136,6 +136,32 @@ def _fetch(url: str, after_id: int, size: int, rescore_version: str | None) -> l
         )
     with session_scope(url) as session:
         return [_Row(*row) for row in session.execute(query).all()]
+
+
+def _score_or_record(
+    analyzer: Analyzer,
+    table: SeverityTable,
+    row: _Row,
+    weights: dict[str, float],
+    settings: Settings,
+) -> dict[str, Any]:
+    """Score one post; if the analysis itself fails, record why on the post instead of failing
+    the batch — one pathological post must not stall every later cycle. Its model version reads
+    ``error:…``, so ``sentiment analyze --rescore`` tries it again after a fix."""
+    try:
+        return _score(analyzer, table, row, weights, settings)
+    except Exception as error:  # noqa: BLE001 - recorded on the post and logged
+        log.exception("analysis of post %d failed", row.id)
+        return {
+            "id": row.id,
+            "score": None,
+            "label": None,
+            "categories": [],
+            "severity": None,
+            "deciding_sentence": f"analysis failed: {type(error).__name__}: {error}"[:300],
+            "model_version": f"error:{analyzer.version}"[:64],
+            "analyzed_at": utcnow(),
+        }
 
 
 def _score(

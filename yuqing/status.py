@@ -63,6 +63,12 @@ def collect_status(settings: Settings, url: str) -> dict[str, Any]:
             session.scalar(select(func.count()).select_from(Post).where(Post.analyzed_at.is_(None)))
             or 0
         )
+        failed = (
+            session.scalar(
+                select(func.count()).select_from(Post).where(Post.model_version.like("error:%"))
+            )
+            or 0
+        )
         flagged_new = (
             session.scalar(
                 select(func.count())
@@ -81,6 +87,7 @@ def collect_status(settings: Settings, url: str) -> dict[str, Any]:
             "posts": {
                 "total": posts_total,
                 "unscored": unscored,
+                "analysis_failed": failed,
                 "flagged_unreviewed": flagged_new,
             },
             "alerts_firing": firing,
@@ -116,9 +123,14 @@ def render_status(status: dict[str, Any]) -> str:
         health = source["health"] + (f", {failures} failures in a row" if failures else "")
         lines.append(f"  {source['name']:<18} [{health}]{flag} {detail}")
     posts = status["posts"]
+    failed = (
+        f", {posts['analysis_failed']} failed analysis (see `yuqing sentiment analyze --rescore`)"
+        if posts["analysis_failed"]
+        else ""
+    )
     lines += [
         "",
-        f"posts: {posts['total']} stored, {posts['unscored']} not yet scored, "
+        f"posts: {posts['total']} stored, {posts['unscored']} not yet scored{failed}, "
         f"{posts['flagged_unreviewed']} flagged and not reviewed",
         f"alerts firing: {status['alerts_firing']}",
         "deliveries: "
