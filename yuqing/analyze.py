@@ -152,16 +152,33 @@ def _score_or_record(
         return _score(analyzer, table, row, weights, settings)
     except Exception as error:  # noqa: BLE001 - recorded on the post and logged
         log.exception("analysis of post %d failed", row.id)
-        return {
-            "id": row.id,
-            "score": None,
-            "label": None,
-            "categories": [],
-            "severity": None,
-            "deciding_sentence": f"analysis failed: {type(error).__name__}: {error}"[:300],
-            "model_version": f"error:{analyzer.version}"[:64],
-            "analyzed_at": utcnow(),
-        }
+        return _update(
+            row.id,
+            f"error:{analyzer.version}"[:64],
+            deciding_sentence=f"analysis failed: {type(error).__name__}: {error}"[:300],
+        )
+
+
+def _update(
+    post_id: int,
+    model_version: str,
+    score: float | None = None,
+    label: str | None = None,
+    categories: tuple[str, ...] | list[str] = (),
+    severity: str | None = None,
+    deciding_sentence: str | None = None,
+) -> dict[str, Any]:
+    """The analysis columns of one post, as one row of the batched UPDATE."""
+    return {
+        "id": post_id,
+        "score": score,
+        "label": label,
+        "categories": list(categories),
+        "severity": severity,
+        "deciding_sentence": deciding_sentence,
+        "model_version": model_version,
+        "analyzed_at": utcnow(),
+    }
 
 
 def _score(
@@ -181,16 +198,15 @@ def _score(
         source_weight=weights.get(row.source, 1.0),
         engagement=Engagement(row.replies, row.views, row.reposts),
     )
-    return {
-        "id": row.id,
-        "score": result.score,
-        "label": result.label,
-        "categories": list(result.categories),
-        "severity": severity.level,
-        "deciding_sentence": result.deciding_sentence,
-        "model_version": analyzer.version,
-        "analyzed_at": utcnow(),
-    }
+    return _update(
+        row.id,
+        analyzer.version,
+        score=result.score,
+        label=result.label,
+        categories=result.categories,
+        severity=severity.level,
+        deciding_sentence=result.deciding_sentence,
+    )
 
 
 FEEDBACK_LABELS = {"escalated": "negative", "false_positive": "not_negative"}

@@ -185,9 +185,13 @@ class HttpChannel:
         self.secret: str | None = secret.get_secret_value() if secret else None
         self.mask = Masker.for_url(self.url, self.secret)
 
+    def message(self, batch: list[Outgoing]) -> Any:
+        """The platform's message body for ``batch``."""
+        raise NotImplementedError
+
     def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
         """(URL, JSON body or raw bytes, extra headers) of the one request for ``batch``."""
-        raise NotImplementedError
+        return self.url, self.message(batch), {}
 
     def verdict(self, response: requests.Response) -> SendResult:
         """The verdict of a 2xx answer (default: any 2xx is a success)."""
@@ -200,6 +204,26 @@ class HttpChannel:
         except requests.RequestException as exc:
             return request_failure(exc, self.mask)
         return classify_http(response, self.mask) or self.verdict(response)
+
+
+class RobotChannel(HttpChannel):
+    """A chat robot that answers HTTP 200 with ``{errcode, errmsg}``-style bodies; subclasses
+    name their fields and which codes are worth retrying (rate limits, busy)."""
+
+    code_keys: tuple[str, ...] = ("errcode",)
+    message_key: str = "errmsg"
+    retryable_codes: frozenset[int] = frozenset()
+    rate_limit_codes: frozenset[int] = frozenset()
+
+    def verdict(self, response: requests.Response) -> SendResult:
+        return classify_code(
+            json_body(response),
+            self.mask(response.text[:1000]),
+            code_keys=self.code_keys,
+            message_key=self.message_key,
+            retryable=self.retryable_codes,
+            rate_limited=self.rate_limit_codes,
+        )
 
 
 def truncate_utf8(text: str, limit: int, marker: str = "\n\n…（内容过长，已截断）") -> str:

@@ -16,14 +16,9 @@ import time
 from typing import Any
 from urllib.parse import quote_plus
 
-import requests
-
 from alerts.channels.base import (
-    HttpChannel,
     Outgoing,
-    SendResult,
-    classify_code,
-    json_body,
+    RobotChannel,
     truncate_utf8,
 )
 from alerts.render import plain_title, render
@@ -48,7 +43,10 @@ def signed_url(url: str, secret: str | None, now: float | None = None) -> str:
     return f"{url}{joiner}timestamp={timestamp}&sign={signature(secret, timestamp)}"
 
 
-class DingTalkChannel(HttpChannel):
+class DingTalkChannel(RobotChannel):
+    retryable_codes = RETRYABLE_CODES
+    rate_limit_codes = RATE_LIMIT_CODES
+
     def message(self, batch: list[Outgoing]) -> dict[str, Any]:
         payloads = [item.payload for item in batch]
         lang = self.settings.language
@@ -66,11 +64,3 @@ class DingTalkChannel(HttpChannel):
 
     def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
         return signed_url(self.url, self.secret), self.message(batch), {}
-
-    def verdict(self, response: requests.Response) -> SendResult:
-        return classify_code(
-            json_body(response),
-            self.mask(response.text[:1000]),
-            retryable=RETRYABLE_CODES,
-            rate_limited=RATE_LIMIT_CODES,
-        )

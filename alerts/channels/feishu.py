@@ -16,14 +16,9 @@ import json
 import time
 from typing import Any
 
-import requests
-
 from alerts.channels.base import (
-    HttpChannel,
     Outgoing,
-    SendResult,
-    classify_code,
-    json_body,
+    RobotChannel,
     truncate_utf8,
 )
 from alerts.render import plain_title, render
@@ -38,7 +33,12 @@ def signature(secret: str, timestamp_s: int) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
 
 
-class FeishuChannel(HttpChannel):
+class FeishuChannel(RobotChannel):
+    code_keys = ("code", "StatusCode")
+    message_key = "msg"
+    retryable_codes = RETRYABLE_CODES
+    rate_limit_codes = RETRYABLE_CODES
+
     def message(self, batch: list[Outgoing], now: float | None = None) -> dict[str, Any]:
         payloads = [i.payload for i in batch]
         lang = self.settings.language
@@ -66,16 +66,3 @@ class FeishuChannel(HttpChannel):
             timestamp = int(now if now is not None else time.time())
             body = {"timestamp": str(timestamp), "sign": signature(self.secret, timestamp), **body}
         return body
-
-    def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
-        return self.url, self.message(batch), {}
-
-    def verdict(self, response: requests.Response) -> SendResult:
-        return classify_code(
-            json_body(response),
-            self.mask(response.text[:1000]),
-            code_keys=("code", "StatusCode"),
-            message_key="msg",
-            retryable=RETRYABLE_CODES,
-            rate_limited=RETRYABLE_CODES,
-        )

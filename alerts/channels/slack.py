@@ -49,9 +49,6 @@ class SlackChannel(HttpChannel):
         header = {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}
         return {"text": title, "blocks": [header, *_sections(text)]}
 
-    def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
-        return self.url, self.message(batch), {}
-
     def verdict(self, response: requests.Response) -> SendResult:
         """Slack answers a plain ``ok``; anything else in a 2xx is not a delivery."""
         text = self.mask(response.text[:500])

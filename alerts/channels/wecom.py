@@ -10,14 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from alerts.channels.base import (
-    HttpChannel,
     Outgoing,
-    SendResult,
-    classify_code,
-    json_body,
+    RobotChannel,
     truncate_utf8,
 )
 from alerts.render import render
@@ -27,7 +22,10 @@ RETRYABLE_CODES = frozenset({-1, 45009, 45033})
 RATE_LIMIT_CODES = frozenset({45009})
 
 
-class WeComChannel(HttpChannel):
+class WeComChannel(RobotChannel):
+    retryable_codes = RETRYABLE_CODES
+    rate_limit_codes = RATE_LIMIT_CODES
+
     def message(self, batch: list[Outgoing]) -> dict[str, Any]:
         text = render(
             "markdown.md.j2", [i.payload for i in batch], self.settings.language, self.templates_dir
@@ -38,14 +36,3 @@ class WeComChannel(HttpChannel):
             "msgtype": "markdown",
             "markdown": {"content": truncate_utf8(text, MAX_CONTENT_BYTES)},
         }
-
-    def request(self, batch: list[Outgoing]) -> tuple[str, Any, dict[str, str]]:
-        return self.url, self.message(batch), {}
-
-    def verdict(self, response: requests.Response) -> SendResult:
-        return classify_code(
-            json_body(response),
-            self.mask(response.text[:1000]),
-            retryable=RETRYABLE_CODES,
-            rate_limited=RATE_LIMIT_CODES,
-        )
